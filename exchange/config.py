@@ -1,0 +1,112 @@
+"""Settings for the exchange, read from the environment (prefix ``LICEX_``).
+
+Nothing heavy happens at import. Secrets have no defaults: outside demo mode the exchange refuses to start
+without ``LICEX_MASTER_KEY`` and ``LICEX_KEY_PASSPHRASE``. In demo mode they are generated once and kept in
+``<data_dir>/demo-secrets.json`` (mode 0600) so that a restarted demo can still read what it stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRETS_FILE = "demo-secrets.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LICEX_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var/licex"), description="keys, certificates and the SQLite file")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in data_dir")
+    demo: bool = False
+    master_key: SecretStr | None = Field(default=None, description="≥32 bytes, hex or base64; derives data keys")
+    key_passphrase: SecretStr | None = Field(default=None, description="encrypts private keys at rest")
+    public_base_url: str = "http://127.0.0.1:8000"
+    exchange_id: str = "licex:changsha"
+    city_name: str = "长沙市"
+    division_code: str = "430100"
+
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 20 * 1_048_576
+    access_token_ttl_s: int = 600
+    client_assertion_max_ttl_s: int = 300
+    citizen_session_ttl_s: int = 900
+    qr_ttl_s: int = 60
+    qr_refresh_s: int = 30
+    consent_ttl_s: int = 1800
+    clerk_session_ttl_s: int = 8 * 3600
+    face_threshold: float = 0.6
+    face_max_failures: int = 5
+    face_lockout_s: int = 900
+    face_mode: Literal["local", "assertion", "both"] = "local"
+    face_assertion_jwks_file: Path | None = None
+    face_assertion_issuer: str | None = None
+    face_assertion_audience: str | None = None
+    usage_retention_days: int = 365
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.demo:
+            return self
+        missing = [n for n in ("master_key", "key_passphrase") if getattr(self, n) is None]
+        if missing:
+            names = ", ".join("LICEX_" + m.upper() for m in missing)
+            raise ValueError(f"missing secret settings: {names} (only demo mode generates its own)")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'exchange.sqlite').resolve()}"
+
+    def master_key_bytes(self) -> bytes:
+        return _decode_secret(self._secret("master_key"), "LICEX_MASTER_KEY")
+
+    def key_passphrase_bytes(self) -> bytes:
+        return self._secret("key_passphrase").encode()
+
+    def _secret(self, name: str) -> str:
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value.get_secret_value()
+        if self.demo:
+            return _demo_secrets(self.data_dir)[name]
+        raise RuntimeError(f"LICEX_{name.upper()} is not set")
+
+
+def _decode_secret(raw: str, name: str) -> bytes:
+    import base64
+    import binascii
+
+    text = raw.strip()
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        try:
+            data = base64.b64decode(text, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"{name} must be hex or base64") from exc
+    if len(data) < 32:
+        raise ValueError(f"{name} must hold at least 32 bytes")
+    return data
+
+
+def _demo_secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / DEMO_SECRETS_FILE
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    data_dir.mkdir(parents=True, exist_ok=True)
+    values = {"master_key": secrets.token_hex(32), "key_passphrase": secrets.token_urlsafe(24)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh)
+    return values

@@ -1,0 +1,1 @@
+"""Shared plumbing for the exchange: errors, tokens, data-at-rest crypto, database session."""
