@@ -1,0 +1,69 @@
+"""Canonical JSON bytes and strict base64url, the encodings every signature and digest in the project uses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from typing import Any, Final
+
+__all__ = ["b64u_decode", "b64u_encode", "canonical_json"]
+
+
+def _check(obj: Any, path: str) -> None:
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise ValueError(f"canonical_json: non-finite number at {path or '$'}")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"canonical_json: object key {k!r} at {path or '$'} is not a string")
+            _check(v, f"{path}.{k}")
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            _check(v, f"{path}[{i}]")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Serialise to canonical JSON bytes (an RFC 8785 subset): keys sorted, no whitespace
+    (separators ``,`` and ``:``), non-ASCII kept as UTF-8 (``ensure_ascii=False``).
+
+    Raises ``ValueError`` for NaN/±Infinity and ``TypeError`` for non-string keys or values that are not JSON.
+    Floats are written by Python's ``repr`` (not RFC 8785's ECMAScript form): prefer integers and strings in
+    signed payloads.  Lone surrogates cannot be encoded to UTF-8 and raise ``UnicodeEncodeError``.
+    """
+    _check(obj, "")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+_B64U_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64u_encode(data: bytes) -> str:
+    """base64url without padding (RFC 4648 §5, as JOSE uses it)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(s: str) -> bytes:
+    """Strict inverse of :func:`b64u_encode`.
+
+    Raises ``ValueError`` on padding, characters outside ``A-Z a-z 0-9 - _``, whitespace, an impossible length
+    (len % 4 == 1) or non-zero trailing bits (so that every byte string has exactly one encoding).
+    """
+    if not isinstance(s, str):
+        raise ValueError("b64u_decode: expected a str")
+    if not _B64U_RE.fullmatch(s):
+        raise ValueError("b64u_decode: invalid base64url character (padding and whitespace are not allowed)")
+    if len(s) % 4 == 1:
+        raise ValueError("b64u_decode: impossible length")
+    try:
+        data = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks above
+        raise ValueError(f"b64u_decode: {exc}") from exc
+    if b64u_encode(data) != s:
+        raise ValueError("b64u_decode: non-canonical encoding (trailing bits set)")
+    return data
