@@ -1,0 +1,257 @@
+"""CJK fonts for proofs: registered once per process, chosen per character.
+
+Primary face: WenQuanYi Micro Hei (TrueType, shipped in the ``paperang-p2-fonts-cjk`` wheel).
+Fallback faces: HanaMinA / HanaMinB (Debian ``fonts-hanazono``) for characters Micro Hei lacks, including
+CJK Extension A (䶮 U+4DAE) and Extension B and later (𠇔 U+201D4, 𬱖 U+2CC56) outside the BMP.
+The fallback files are 20-30 MB each, so they are parsed only when a character needs them.
+
+Every string is drawn run by run (:func:`split_runs`) so that no character falls into a font that lacks it:
+a character no face covers raises :class:`MissingGlyphError` instead of printing a blank box (tofu).
+reportlab embeds each face as a TrueType subset.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+PRIMARY = "LicexWQYMicroHei"
+FALLBACK_A = "LicexHanaMinA"
+FALLBACK_B = "LicexHanaMinB"
+
+HANAZONO_DIR = Path(os.environ.get("LICEX_HANAZONO_DIR", "/usr/share/fonts/truetype/hanazono"))
+
+
+class FontError(RuntimeError):
+    """A font the proofs need is missing or cannot cover a character."""
+
+    code = "FONT_ERROR"
+
+
+class FontMissingError(FontError):
+    code = "FONT_MISSING"
+
+
+class MissingGlyphError(FontError):
+    code = "MISSING_GLYPH"
+
+
+@dataclass(frozen=True, slots=True)
+class FontFile:
+    name: str
+    path: Path
+    subfont_index: int
+    package: str  # what to install when the file is missing
+
+
+def _primary_path() -> Path:
+    spec = importlib.util.find_spec("paperang_p2_fonts_cjk")
+    if spec is None or not spec.submodule_search_locations:
+        raise FontMissingError(
+            "WenQuanYi Micro Hei not found: install the PyPI package 'paperang-p2-fonts-cjk'"
+        )
+    for location in spec.submodule_search_locations:
+        for candidate in sorted(Path(location).rglob("*")):
+            if candidate.suffix.lower() in {".ttc", ".ttf"} and "microhei" in candidate.name.lower():
+                return candidate
+    raise FontMissingError("'paperang-p2-fonts-cjk' is installed but carries no wqy-microhei .ttc/.ttf")
+
+
+@cache
+def font_files() -> tuple[FontFile, ...]:
+    """The faces in order of preference."""
+    return (
+        FontFile(PRIMARY, _primary_path(), 0, "paperang-p2-fonts-cjk (PyPI)"),
+        FontFile(FALLBACK_A, HANAZONO_DIR / "HanaMinA.ttf", 0, "fonts-hanazono (Debian)"),
+        FontFile(FALLBACK_B, HANAZONO_DIR / "HanaMinB.ttf", 0, "fonts-hanazono (Debian)"),
+    )
+
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap with characters outside the BMP written as UTF-16BE surrogate pairs.
+
+    reportlab writes ``"<%04X>" % codepoint``, which for 𠇔 (U+201D4) gives the invalid ``<201D4>``: text
+    extraction, search and copy-paste then return the wrong character. PDF requires UTF-16BE here.
+    """
+    entries = [
+        f"<{i:02X}> <{chr(v).encode('utf-16-be', 'surrogatepass').hex().upper()}>"
+        for i, v in enumerate(subset)
+    ]
+    return "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo",
+            f"<< /Registry ({fontname})",
+            f"/Ordering ({fontname})",
+            "/Supplement 0",
+            ">> def",
+            f"/CMapName /{fontname} def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            f"<00> <{len(subset) - 1:02X}>",
+            "endcodespacerange",
+            f"{len(subset)} beginbfchar",
+            *entries,
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+        ]
+    )
+
+
+# reportlab looks the helper up as a module global when it writes each font subset.
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+
+_lock = threading.RLock()
+_loaded: dict[str, TTFont] = {}
+
+
+def _load(name: str) -> TTFont:
+    """Parse and register one face with reportlab (once per process)."""
+    font = _loaded.get(name)
+    if font is not None:
+        return font
+    with _lock:
+        font = _loaded.get(name)
+        if font is not None:
+            return font
+        spec = next(f for f in font_files() if f.name == name)
+        if not spec.path.is_file():
+            raise FontMissingError(
+                f"font file {spec.path} is missing: install the package {spec.package} "
+                f"(needed for characters the primary CJK font lacks)"
+            )
+        font = TTFont(spec.name, str(spec.path), subfontIndex=spec.subfont_index)
+        pdfmetrics.registerFont(font)
+        _loaded[name] = font
+        return font
+
+
+def ensure_primary() -> str:
+    """Load the primary face (call at process start to pay the ~100 ms once) and return its name."""
+    _load(PRIMARY)
+    return PRIMARY
+
+
+def _covers(name: str, codepoint: int) -> bool:
+    return codepoint in _load(name).face.charToGlyph
+
+
+def _is_layout_neutral(ch: str) -> bool:
+    # Whitespace and controls take the font of their neighbours; they never need a glyph of their own.
+    return ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf"}
+
+
+@cache
+def font_for_char(ch: str) -> str:
+    """The registered font name to draw ``ch`` with (cached per character)."""
+    cp = ord(ch)
+    if _covers(PRIMARY, cp):
+        return PRIMARY
+    # Outside the BMP HanaMinB is the likely face; try it first so HanaMinA is not parsed for nothing.
+    order = (FALLBACK_B, FALLBACK_A) if cp > 0xFFFF else (FALLBACK_A, FALLBACK_B)
+    for name in order:
+        if _covers(name, cp):
+            return name
+    raise MissingGlyphError(f"no proof font covers U+{cp:04X} {unicodedata.name(ch, '?')}")
+
+
+def split_runs(text: str) -> list[tuple[str, str]]:
+    """Split ``text`` into ``(font_name, run)`` pairs, each run fully covered by its font."""
+    runs: list[tuple[str, str]] = []
+    current_font: str | None = None
+    buf: list[str] = []
+    pending: list[str] = []  # neutral characters not yet attached to a run
+    for ch in text:
+        if _is_layout_neutral(ch):
+            (buf if current_font is not None else pending).append(ch)
+            continue
+        font = font_for_char(ch)
+        if font != current_font:
+            if current_font is not None and buf:
+                runs.append((current_font, "".join(buf)))
+            buf = [*pending, ch]
+            pending = []
+            current_font = font
+        else:
+            buf.append(ch)
+    if current_font is not None and buf:
+        runs.append((current_font, "".join(buf)))
+    elif pending:
+        runs.append((ensure_primary(), "".join(pending)))
+    return runs
+
+
+def string_width(text: str, size: float) -> float:
+    """Width in points of ``text`` drawn run by run at ``size``."""
+    return float(sum(pdfmetrics.stringWidth(run, font, size) for font, run in split_runs(text)))
+
+
+def draw_string(canvas: Canvas, x: float, y: float, text: str, size: float, *, align: str = "left") -> float:
+    """Draw ``text`` with per-character font fallback; return its width. ``align``: left, center, right."""
+    runs = split_runs(text)
+    widths = [float(pdfmetrics.stringWidth(run, font, size)) for font, run in runs]
+    total: float = sum(widths)
+    if align == "center":
+        x -= total / 2
+    elif align == "right":
+        x -= total
+    for (font, run), width in zip(runs, widths, strict=True):
+        canvas.setFont(font, size)
+        canvas.drawString(x, y, run)
+        x += width
+    return total
+
+
+def wrap_text(text: str, width: float, size: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` (CJK: any character boundary; Latin words kept)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        line_width = 0.0
+        tokens = _tokens(paragraph)
+        tokens.reverse()
+        while tokens:
+            token = tokens.pop()
+            w = string_width(token, size)
+            if w > width and len(token) > 1:  # a word wider than the column: break it per character
+                tokens.extend(reversed(token))
+                continue
+            if line and line_width + w > width:
+                lines.append(line.rstrip())
+                line, line_width = token.lstrip(), string_width(token.lstrip(), size)
+            else:
+                line += token
+                line_width += w
+        lines.append(line)
+    return lines
+
+
+def _tokens(text: str) -> list[str]:
+    """CJK characters stand alone; runs of Latin letters/digits stay together (with one trailing space)."""
+    tokens: list[str] = []
+    word = ""
+    for ch in text:
+        if (ch.isascii() and ch.isalnum()) or ch in "-_./:@":
+            word += ch
+            continue
+        if word:
+            tokens.append(word)
+            word = ""
+        tokens.append(ch)
+    if word:
+        tokens.append(word)
+    return tokens
