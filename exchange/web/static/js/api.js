@@ -1,0 +1,109 @@
+// Tiny fetch wrapper for the exchange's JSON API.
+//
+//   import { api, ApiError, setToken, showMessage, errorText } from "/static/js/api.js";
+//   const data = await api("/api/v1/citizen/licences");                 // GET, JSON back
+//   await api("/api/v1/qr", { method: "POST", body: { purpose: "x" } }); // JSON in and out
+//   await api("/api/v1/face/login", { method: "POST", body: formData }); // FormData/Blob sent as-is
+//   try { ... } catch (e) { if (e instanceof ApiError) console.log(e.status, e.error, e.detail); }
+//   await api(path, { messageEl: document.getElementById("msg") });     // errors shown there too
+//
+// The bearer token lives in sessionStorage (per tab, gone when the tab closes): setToken / getToken /
+// clearToken. Error bodies follow {"error": CODE, "detail": ...}; ApiError carries .status, .error, .detail
+// and a localised .message (catalogue key "js.error.<CODE>", else the detail text, else "js.error.generic").
+
+import { hasMsg, msg } from "./i18n.js";
+
+const TOKEN_KEY = "licex.token";
+
+export class ApiError extends Error {
+  constructor(status, error, detail) {
+    super(errorText({ error, detail }));
+    this.name = "ApiError";
+    this.status = status;
+    this.error = error;
+    this.detail = detail;
+  }
+}
+
+export function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    // FastAPI validation errors: [{loc, msg, type}, ...]
+    return detail.map((d) => (d && typeof d === "object" && d.msg ? d.msg : String(d))).join("; ");
+  }
+  if (detail && typeof detail === "object" && typeof detail.message === "string") return detail.message;
+  return "";
+}
+
+/** A human message for an error: a catalogue entry for its code, else its detail, else a generic text. */
+export function errorText(err) {
+  const code = err && err.error;
+  if (code && hasMsg(`js.error.${code}`)) return msg(`js.error.${code}`);
+  return detailText(err && err.detail) || (err instanceof Error && !(err instanceof ApiError) && err.message)
+    || msg("js.error.generic", {}, "Error");
+}
+
+/** Show text in el with a style: "info" | "ok" | "warn" | "error". Empty text clears it. */
+export function showMessage(el, text, kind = "info") {
+  if (!el) return;
+  el.textContent = text || "";
+  el.classList.remove("notice-error", "notice-ok", "notice-warn");
+  if (kind !== "info") el.classList.add(`notice-${kind}`);
+  el.classList.add("notice");
+  el.setAttribute("role", kind === "error" ? "alert" : "status");
+}
+
+export async function api(path, { method = "GET", body, token, headers = {}, signal, messageEl } = {}) {
+  const h = new Headers(headers);
+  h.set("Accept", "application/json");
+  const bearer = token === undefined ? getToken() : token;
+  if (bearer) h.set("Authorization", `Bearer ${bearer}`);
+  let payload = body;
+  const raw = body instanceof FormData || body instanceof Blob || body instanceof URLSearchParams
+    || body instanceof ArrayBuffer || typeof body === "string";
+  if (body !== undefined && !raw) {
+    h.set("Content-Type", "application/json");
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers: h, body: payload, signal, credentials: "same-origin" });
+  } catch (e) {
+    if (e && e.name === "AbortError") throw e;
+    const err = new ApiError(0, "NETWORK", String(e && e.message ? e.message : e));
+    if (messageEl) showMessage(messageEl, err.message, "error");
+    throw err;
+  }
+  const type = response.headers.get("content-type") || "";
+  let data = null;
+  if (response.status !== 204 && type.includes("json")) {
+    data = await response.json().catch(() => null);
+  } else if (response.status !== 204) {
+    const text = await response.text();
+    data = response.ok ? text : { detail: text };
+  }
+  if (!response.ok) {
+    const code = (data && data.error) || `HTTP_${response.status}`;
+    const err = new ApiError(response.status, code, data ? data.detail : undefined);
+    if (messageEl) showMessage(messageEl, err.message, "error");
+    throw err;
+  }
+  if (messageEl) showMessage(messageEl, "");
+  return data;
+}
