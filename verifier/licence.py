@@ -1,0 +1,254 @@
+"""Offline verification of a licence (SD-JWT VC) against a trust list.
+
+Order of checks: parse (MALFORMED) → header: ES256 only (BAD_SIGNATURE), ``typ`` ``dc+sd-jwt`` (MALFORMED) →
+signer listed for ``iss`` with use ``licence`` (UNKNOWN_ISSUER) → signature (BAD_SIGNATURE). Those stop early:
+nothing in an unauthenticated payload is reported. After a good signature every further problem is collected:
+CHAIN_INVALID, REVOKED, ISSUER_NOT_AUTHORISED, NOT_YET_VALID / EXPIRED (60 s leeway), DISCLOSURE_TAMPERED,
+REVOKED / SUSPENDED / EXPIRED / NOT_FOUND from the optional status source, SCHEMA_MISMATCH.
+
+The signing certificate is checked at verification time (not at ``iat``, which the signer asserts itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from verifier.errors import MalformedInput, StatusUnavailable
+from verifier.jose import es256_verify, parse_x5c
+from verifier.result import Code, LicenceVerification, verdict_line
+from verifier.sdjwt import parse_sd_jwt, unpack
+from verifier.trust import TrustList, fingerprint
+
+if TYPE_CHECKING:
+    from schemas.catalogue import Catalogue
+
+__all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "verify_licence"]
+
+LICENCE_TYP = "dc+sd-jwt"
+VCT_PREFIX = "urn:licex:licence-type:"
+LEEWAY_SECONDS = 60
+HOLDER_CLAIMS = ("holder_name", "holder_code")
+#: ``status(licence_id)`` -> "valid" | "revoked" | "suspended" | "expired" | "not_found" | None (unknown).
+StatusSource = Callable[[str], str | None]
+_STATUS_CODES = {
+    "revoked": Code.REVOKED,
+    "suspended": Code.SUSPENDED,
+    "expired": Code.EXPIRED,
+    "not_found": Code.NOT_FOUND,
+}
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+        self.notes: list[str] = []
+
+    def add(self, code: Code, note: str) -> None:
+        if code not in self.codes:
+            self.codes.append(code)
+        self.notes.append(f"{code}: {note}")
+
+
+def _failed(code: Code, note: str, **details: Any) -> LicenceVerification:
+    return LicenceVerification(
+        valid=False,
+        codes=(code,),
+        verdict=verdict_line((code,), what=None, issuer=None, note=note),
+        details={"notes": (f"{code}: {note}",), **details},
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def verify_licence(
+    sd_jwt: str,
+    trust: TrustList,
+    *,
+    now: datetime | None = None,
+    status: StatusSource | None = None,
+    catalogue: Catalogue | None = None,
+    check_schema: bool = True,
+) -> LicenceVerification:
+    """Verify one licence (issuance or presentation form). Never raises for bad input: see the result."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    at = int(moment.timestamp())
+
+    try:
+        parsed = parse_sd_jwt(sd_jwt)
+    except MalformedInput as exc:
+        return _failed(Code.MALFORMED, exc.detail)
+    header, payload = parsed.jws.header, parsed.payload
+
+    alg = header.get("alg")
+    if alg != "ES256":
+        return _failed(Code.BAD_SIGNATURE, f"algorithm {alg!r} is not accepted (ES256 only)")
+    if header.get("typ") != LICENCE_TYP:
+        return _failed(Code.MALFORMED, f"header typ must be {LICENCE_TYP!r}")
+    if "crit" in header:
+        return _failed(Code.MALFORMED, "critical header extensions are not supported")
+    iss, iat, vct = payload.get("iss"), payload.get("iat"), payload.get("vct")
+    licence_id, licence_type = payload.get("licence_id"), payload.get("licence_type")
+    if not (isinstance(iss, str) and iss and isinstance(vct, str) and _is_int(iat)):
+        return _failed(Code.MALFORMED, "iss, iat and vct are required")
+    if not (isinstance(licence_id, str) and isinstance(licence_type, str)):
+        return _failed(Code.MALFORMED, "licence_id and licence_type are required")
+    for claim in ("nbf", "exp"):
+        if claim in payload and not _is_int(payload[claim]):
+            return _failed(Code.MALFORMED, f"{claim} must be an integer NumericDate")
+    try:
+        leaf = parse_x5c(header)[0]
+    except MalformedInput as exc:
+        return _failed(Code.MALFORMED, exc.detail)
+
+    fp = fingerprint(leaf)
+    dept = trust.department_for_certificate(leaf, "licence")
+    if dept is None or dept.id != iss:
+        return _failed(
+            Code.UNKNOWN_ISSUER,
+            f"the signing certificate is not listed for department {iss!r}",
+            certificate_fingerprint=fp,
+        )
+    if not es256_verify(leaf.public_key(), parsed.jws.signing_input, parsed.jws.signature):
+        return _failed(Code.BAD_SIGNATURE, "the signature does not verify", certificate_fingerprint=fp)
+
+    # The payload is authentic from here on: collect every problem.
+    found = _Findings()
+    details: dict[str, Any] = {"department_id": dept.id, "certificate_fingerprint": fp}
+    if not trust.chains_to_root(leaf, at=moment):
+        found.add(Code.CHAIN_INVALID, "signing certificate expired or not issued by a trusted root")
+    revocation = trust.revocation(leaf)
+    if revocation is not None:
+        found.add(Code.REVOKED, f"signing key revoked ({revocation.reason})")
+    if licence_type not in dept.may_issue:
+        found.add(Code.ISSUER_NOT_AUTHORISED, f"{dept.name} may not issue type {licence_type}")
+    issuer_claim = payload.get("issuer")
+    if not isinstance(issuer_claim, dict) or issuer_claim.get("code") != dept.uscc:
+        found.add(Code.UNKNOWN_ISSUER, "issuer.code differs from the department's USCC in the trust list")
+
+    nbf, exp = payload.get("nbf"), payload.get("exp")
+    if isinstance(nbf, int) and nbf > at + LEEWAY_SECONDS:
+        found.add(Code.NOT_YET_VALID, "nbf is in the future")
+    if isinstance(iat, int) and iat > at + LEEWAY_SECONDS:
+        found.add(Code.NOT_YET_VALID, "iat is in the future")
+    if isinstance(exp, int) and exp <= at - LEEWAY_SECONDS:
+        found.add(Code.EXPIRED, "exp has passed")
+
+    disclosed: dict[str, Any] = {}
+    try:
+        unpacked = unpack(parsed)
+    except MalformedInput as exc:
+        found.add(Code.MALFORMED, exc.detail)
+    else:
+        disclosed = unpacked.disclosed
+        if unpacked.unreferenced:
+            names = sorted(str(d.name) for d in unpacked.unreferenced)
+            found.add(
+                Code.DISCLOSURE_TAMPERED, f"disclosure(s) not covered by the signature: {', '.join(names)}"
+            )
+            details["tampered_disclosures"] = tuple(names)
+
+    if status is not None:
+        try:
+            state = status(licence_id)
+        except StatusUnavailable as exc:
+            details["status"] = "unavailable"
+            details["status_error"] = exc.detail
+        else:
+            details["status"] = state if state is not None else "unknown"
+            if state in _STATUS_CODES:
+                found.add(_STATUS_CODES[state], f"status source reports {state}")
+
+    if check_schema:
+        _check_schema(payload, disclosed, licence_type, vct, catalogue, found, details)
+
+    metadata = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    name = payload.get("licence_name")
+    what = f"{name if isinstance(name, str) else licence_type} {licence_id}"
+    codes = tuple(found.codes)
+    details["notes"] = tuple(found.notes)
+    return LicenceVerification(
+        valid=not codes,
+        codes=codes,
+        verdict=verdict_line(
+            codes, what=what, issuer=dept.name, note=found.notes[0] if found.notes else None
+        ),
+        subject=licence_id,
+        issuer=dept.name,
+        details=details,
+        disclosed=disclosed,
+        metadata=metadata,
+    )
+
+
+def _check_schema(
+    payload: dict[str, Any],
+    disclosed: dict[str, Any],
+    licence_type: str,
+    vct: str,
+    catalogue: Catalogue | None,
+    found: _Findings,
+    details: dict[str, Any],
+) -> None:
+    from schemas.catalogue import load_catalogue  # deferred: loading the catalogue reads data files
+    from schemas.identifiers import IdentifierError, parse_citizen_id, parse_licence_identifier, validate_uscc
+
+    if vct != VCT_PREFIX + licence_type:
+        found.add(Code.SCHEMA_MISMATCH, f"vct {vct!r} does not name licence type {licence_type}")
+    cat = catalogue if catalogue is not None else load_catalogue()
+    try:
+        lt = cat.licence_type_by_code(licence_type)
+    except KeyError:
+        found.add(Code.SCHEMA_MISMATCH, f"licence type {licence_type} is not in the catalogue")
+        return
+    holder_code_type = payload.get("holder_code_type")
+    if holder_code_type != lt.holder_code_type:
+        found.add(Code.SCHEMA_MISMATCH, f"holder_code_type must be {lt.holder_code_type} for {lt.name}")
+
+    issuer_claim = payload.get("issuer")
+    issuer_code = issuer_claim.get("code") if isinstance(issuer_claim, dict) else None
+    try:
+        ident = parse_licence_identifier(str(payload.get("licence_id")))
+    except IdentifierError as exc:
+        found.add(Code.SCHEMA_MISMATCH, f"licence_id is not a GB/T 36904 identifier ({exc.code})")
+    else:
+        if ident.type_code != licence_type or ident.issuer_uscc != issuer_code:
+            found.add(Code.SCHEMA_MISMATCH, "licence_id does not match licence_type and issuer.code")
+
+    face = {k: v for k, v in disclosed.items() if k not in HOLDER_CLAIMS}
+    # Partial disclosure is normal (minimum necessary): a missing field is not a problem.
+    problems = [p for p in lt.validate_fields(face) if p.code != "MISSING"]
+    holder_code = disclosed.get("holder_code")
+    if "holder_code" in disclosed:
+        try:
+            if not isinstance(holder_code, str):
+                raise IdentifierError("BAD_STRUCTURE", "holder_code must be a string", field="holder_code")
+            if lt.holder_code_type == "111":
+                parse_citizen_id(holder_code, field="holder_code")
+            else:
+                validate_uscc(holder_code, strict=False, field="holder_code")
+        except IdentifierError as exc:
+            problems.append(_problem("holder_code", exc.code))
+        if lt.holder_code_field in face and face[lt.holder_code_field] != holder_code:
+            problems.append(_problem("holder_code", "INCONSISTENT"))
+    if (
+        "holder_name" in disclosed
+        and lt.holder_name_field in face
+        and face[lt.holder_name_field] != disclosed["holder_name"]
+    ):
+        problems.append(_problem("holder_name", "INCONSISTENT"))
+    if lt.licence_no_field in face and face[lt.licence_no_field] != payload.get("licence_no"):
+        problems.append(_problem("licence_no", "INCONSISTENT"))
+    if problems:
+        details["schema_problems"] = tuple((p.field, p.code) for p in problems)
+        listed = ", ".join(f"{p.field}:{p.code}" for p in problems[:5])
+        found.add(Code.SCHEMA_MISMATCH, f"fields do not conform to {lt.name}: {listed}")
+
+
+def _problem(field: str, code: str) -> Any:
+    from schemas.catalogue import FieldProblem
+
+    return FieldProblem(field, code, f"{field}: {code}")
