@@ -1,0 +1,1 @@
+"""Administration of the exchange's trust anchors: departments, their certificates and API clients, clerks."""

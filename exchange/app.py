@@ -1,0 +1,74 @@
+"""The FastAPI application: routers, the one error handler, the body-size limit, lifespan-built context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from .config import Settings
+from .context import AppContext
+from .kit.http import BodyLimitMiddleware, install_error_handlers
+
+API_DESCRIPTION = """
+电子证照交换平台 · licence exchange for a no-certificate city (无证明城市).
+
+Departments push signed licences (SD-JWT VC) with client-assertion tokens; citizens prove who they are by
+face and show a short-lived QR; counters pull only what a matter needs, with the citizen's consent; the exchange
+issues sealed instant proofs. Errors are JSON: `{"error": CODE, "detail": ...}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    settings = settings or (context.settings if context else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = context is None
+        ctx = context or AppContext.build(settings)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            if owned:
+                ctx.close()
+
+    logging.basicConfig(level=settings.log_level)
+    app = FastAPI(title="licex — 电子证照交换平台", version="0.1.0", description=API_DESCRIPTION,
+                  lifespan=lifespan)
+    if context is not None:
+        app.state.ctx = context
+    install_error_handlers(app)
+    _include_routers(app)
+    app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_body_bytes,
+                       overrides=_upload_limits(settings))
+    return app
+
+
+def _upload_limits(settings: Settings) -> dict[str, int]:
+    return {"/api/v1/proofs/verify": settings.max_upload_bytes, "/api/v1/citizen/face": 8 * 1_048_576,
+            "/api/v1/kiosk/face": 8 * 1_048_576}
+
+
+def _include_routers(app: FastAPI) -> None:
+    from .catalogue.router import router as catalogue
+    from .departments.router import router as departments
+    from .licences.router import router as licences
+    from .trust.router import router as trust
+
+    routers: list[Any] = [catalogue, departments, licences, trust]
+    for optional in ("exchange.web:pages_router",):
+        module_name, attr = optional.split(":")
+        try:
+            module = __import__(module_name, fromlist=[attr])
+        except ImportError:  # a page package not present in this build
+            continue
+        routers.append(getattr(module, attr))
+        mount = getattr(module, "mount_static", None)
+        if mount is not None:
+            mount(app)
+    for router in routers:
+        app.include_router(router)

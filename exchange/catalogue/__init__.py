@@ -1,0 +1,1 @@
+"""Read-only catalogue API: licence types, departments, service matters, proof types (data from schemas/)."""

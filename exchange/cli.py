@@ -1,0 +1,290 @@
+"""``licex``: the command line of the licence exchange.
+
+Exit codes: 0 success / valid, 1 invalid (verification failed), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .config import DEMO_SECRETS_FILE, Settings
+
+app = typer.Typer(help="licex — electronic licence exchange for a no-certificate city (无证明城市)",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True)
+trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
+app.add_typer(licences_app, name="licences")
+app.add_typer(trust_app, name="trust")
+
+console = Console(stderr=True)
+DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DIR", help="data directory")]
+DEFAULT_DATA_DIR = Path("./var/licex")
+
+
+def _settings(data_dir: Path, *, demo: bool | None = None, **overrides: Any) -> Settings:
+    if demo is None:
+        demo = (data_dir / DEMO_SECRETS_FILE).exists() and not os.environ.get("LICEX_MASTER_KEY")
+    try:
+        return Settings(data_dir=data_dir, demo=demo, **overrides)
+    except ValueError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _context(settings: Settings) -> Any:
+    from .context import AppContext
+
+    if not (settings.data_dir / "pki" / "root.crt").exists():
+        console.print(f"[red]{settings.data_dir} is not initialised[/red]: run `licex init --data-dir ...` first")
+        raise typer.Exit(2)
+    return AppContext.build(settings)
+
+
+@app.command()
+def init(data_dir: DataDir = DEFAULT_DATA_DIR,
+         demo: Annotated[bool, typer.Option("--demo", help="add demo departments' licences and clerks")] = False,
+         citizens: Annotated[int, typer.Option(min=4, max=10_000)] = 24) -> None:
+    """Create the database, the PKI and (with --demo) demo data. No server is started."""
+    from .provision import provision
+
+    settings = _settings(data_dir, demo=demo or None)
+    report = provision(settings, demo=demo, citizens=citizens, progress=lambda m: console.print(f"· {m}"))
+    console.print(f"[green]initialised[/green] {data_dir}: {len(report.departments)} departments, "
+                  f"{report.licences_created} licences created, {report.licences_existing} already present")
+
+
+def _urls(base: str) -> dict[str, str]:
+    return {"citizen": f"{base}/citizen", "counter": f"{base}/counter", "kiosk": f"{base}/kiosk",
+            "verify": f"{base}/verify", "review": f"{base}/review", "api_docs": f"{base}/docs",
+            "openapi": f"{base}/openapi.json", "trust_list": f"{base}/api/v1/trust-list"}
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    if workers > 1:
+        os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),
+                           "LICEX_PUBLIC_BASE_URL": settings.public_base_url})
+        uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(data_dir: DataDir = DEFAULT_DATA_DIR, host: str = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
+    """Run the exchange (an initialised data directory; PostgreSQL via LICEX_DATABASE_URL)."""
+    settings = _settings(data_dir, public_base_url=os.environ.get("LICEX_PUBLIC_BASE_URL",
+                                                                    f"http://{host}:{port}"))
+    from .kit import migrate
+
+    migrate.upgrade(settings.sqlalchemy_url)
+    console.print(json.dumps(_urls(settings.public_base_url), indent=2))
+    _serve(settings, host, port, workers)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+         data_dir: DataDir = DEFAULT_DATA_DIR,
+         citizens: Annotated[int, typer.Option(min=4, max=10_000)] = 24) -> None:
+    """Initialise demo data (once) on embedded SQLite and serve it; prints the URLs of every page."""
+    from .provision import provision
+
+    base = f"http://{host}:{port}"
+    settings = _settings(data_dir, demo=True, public_base_url=base)
+    report = provision(settings, demo=True, citizens=citizens, progress=lambda m: console.print(f"· {m}"))
+    console.print(f"[green]demo ready[/green] in {data_dir} ({report.licences_created} new licences)")
+    for name, url in _urls(base).items():
+        print(f"{name:>10}: {url}", flush=True)
+    _serve(settings, host, port)
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+            data_dir: DataDir = DEFAULT_DATA_DIR,
+            batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500) -> None:
+    """Import signed licences from JSONL (one SD-JWT or {"credential": ...} per line). Resumable."""
+    from .licences.importer import import_jsonl
+
+    ctx = _context(_settings(data_dir))
+    try:
+        with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, disable=not console.is_terminal and os.environ.get("CI") == "true") as bar:
+            task = bar.add_task("import", total=None)
+
+            def tick(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = import_jsonl(ctx, file, batch_size=batch_size, progress=tick)
+    finally:
+        ctx.close()
+    print(json.dumps(report.__dict__), flush=True)
+    if report.rejected:
+        console.print(f"[yellow]{report.rejected} line(s) rejected[/yellow]; see {data_dir}/imports/")
+
+
+@app.command()
+def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key, e.g. resident_id_card")],
+          fields_file: Annotated[Path, typer.Option("--fields", exists=True, dir_okay=False)],
+          department: Annotated[str, typer.Option(help="issuing department id")],
+          serial: Annotated[str, typer.Option(help="serial within the issuer, [0-9A-Z]{1,32}")],
+          data_dir: DataDir = DEFAULT_DATA_DIR,
+          out: Annotated[Path | None, typer.Option(help="also write the SD-JWT here")] = None) -> None:
+    """Sign a licence with a department's key (department side) and register it (exchange side)."""
+    from datetime import UTC, datetime
+
+    from issuers.department import DepartmentSigner
+    from issuers.records import LicenceDraft
+
+    from .kit.db import unit_of_work
+    from .kit.errors import ExchangeError
+    from .licences import service
+    from .trust.service import current_trust_list
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    try:
+        lt = ctx.catalogue.licence_types.get(type_key)
+        dept = ctx.catalogue.departments.get(department)
+        if lt is None or dept is None:
+            console.print("[red]unknown licence type or department[/red]")
+            raise typer.Exit(2)
+        fields = json.loads(fields_file.read_text(encoding="utf-8"))
+        today = datetime.now(UTC).date()
+        draft = LicenceDraft(
+            type_key=lt.key, department_id=dept.id, holder_code=str(fields.get(lt.holder_code_field, "")),
+            holder_name=str(fields.get(lt.holder_name_field, "")), licence_no=str(fields.get(lt.licence_no_field, "")),
+            serial=serial, fields=fields, issued_on=today, valid_from=today,
+            valid_until=lt.validity_until(today, fields))
+        signer = DepartmentSigner.load(settings.data_dir / "issuers" / dept.id, dept,
+                                       settings.key_passphrase_bytes())
+        credential = signer.sign(draft, status_base_url=settings.public_base_url)
+        with unit_of_work(ctx.sessions) as session:
+            prepared = service.prepare(credential, trust=current_trust_list(ctx, session), catalogue=ctx.catalogue,
+                                       pushing_department=dept.id)
+            result = service.store(session, prepared, ctx.protector)
+    except ExchangeError as exc:
+        console.print(f"[red]{exc.code}[/red] {exc.field or ''}: {exc.detail}")
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+    if out:
+        out.write_text(credential)
+    print(json.dumps(result.__dict__, ensure_ascii=False))
+
+
+@app.command()
+def revoke(licence_id: str, reason: Annotated[str, typer.Option(min=1)], data_dir: DataDir = DEFAULT_DATA_DIR,
+           action: Annotated[str, typer.Option(help="revoke | suspend | reinstate")] = "revoke") -> None:
+    """Revoke, suspend or reinstate a licence (operator action, recorded with the reason)."""
+    from .kit.db import unit_of_work
+    from .kit.errors import ExchangeError
+    from .licences import service
+
+    ctx = _context(_settings(data_dir))
+    try:
+        with unit_of_work(ctx.sessions) as session:
+            row = service.change_status(session, licence_id, action, reason, department_id=None, actor="cli")
+            view = service.status_view(row)
+    except ExchangeError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+    print(json.dumps(view, ensure_ascii=False))
+
+
+@licences_app.command("export")
+def licences_export(out: Annotated[Path, typer.Option(file_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Write one <identifier>.sd-jwt file per licence in the registry."""
+    from sqlalchemy import select
+
+    from .licences.service import credential_of
+    from .models import Licence
+
+    ctx = _context(_settings(data_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    try:
+        with ctx.sessions() as session:
+            for row in session.scalars(select(Licence).order_by(Licence.id)).yield_per(500):
+                (out / f"{row.licence_id}.sd-jwt").write_text(credential_of(row, ctx.protector))
+                n += 1
+    finally:
+        ctx.close()
+    console.print(f"exported {n} licences to {out}")
+
+
+@trust_app.command("export")
+def trust_export(out: Annotated[Path, typer.Option(dir_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Write the signed trust list to a file for offline verifiers."""
+    from .trust.service import current_trust_list
+
+    ctx = _context(_settings(data_dir))
+    try:
+        with ctx.sessions() as session:
+            out.write_bytes(current_trust_list(ctx, session).to_bytes())
+    finally:
+        ctx.close()
+    console.print(f"trust list written to {out}")
+
+
+@app.command()
+def verify(file: Annotated[Path, typer.Argument(dir_okay=False)],
+           trust: Annotated[Path | None, typer.Option(help="trust list file (licex trust export)")] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+           status_url: Annotated[str | None, typer.Option(help="ask this exchange for licence status")] = None,
+           allow_stale: Annotated[bool, typer.Option(help="accept a trust list past next_update")] = False) -> None:
+    """Verify a licence (.sd-jwt) or a sealed proof (PDF) offline. Exit 0 valid, 1 invalid, 2 input error."""
+    from verifier.errors import VerifierError
+    from verifier.trust import TrustList
+
+    try:
+        if trust is None:
+            raise VerifierError("--trust FILE is required (licex trust export)", code="USAGE")
+        trust_list = TrustList.load(trust.read_bytes(), allow_stale=allow_stale)
+        data = file.read_bytes()
+        if data.startswith(b"%PDF"):
+            from verifier.proof import verify_proof_pdf
+
+            result: Any = verify_proof_pdf(data, trust_list)
+        else:
+            from verifier.licence import verify_licence
+            from verifier.status import HttpStatusSource
+
+            status = HttpStatusSource(status_url) if status_url else None
+            result = verify_licence(data.decode("ascii").strip(), trust_list, status=status)
+    except (OSError, UnicodeDecodeError, VerifierError) as exc:
+        if as_json:
+            print(json.dumps({"valid": False, "error": getattr(exc, "code", type(exc).__name__),
+                              "detail": str(exc)}))
+        else:
+            console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps({"valid": result.valid, "codes": list(result.codes), "verdict": result.verdict,
+                          "issuer": result.issuer, "subject": result.subject,
+                          "details": _jsonable(dict(result.details))}, ensure_ascii=False))
+    else:
+        print(result.verdict)
+    raise typer.Exit(0 if result.valid else 1)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

@@ -1,0 +1,77 @@
+"""Key material the exchange itself holds, from the data directory.
+
+Layout of ``<data_dir>/pki``: ``root.crt`` (the city root; its key stays offline in production, only a demo
+keeps an encrypted ``root.key`` here), ``exchange.crt``/``exchange.key`` (signs the trust list), and
+``seals/<department>.crt``/``.key`` (the departments' seal keys held by the sealing service). Every private key
+is PKCS#8 encrypted with ``LICEX_KEY_PASSPHRASE``; none is ever committed or logged.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .kit.errors import ExchangeError
+
+
+class KeyMaterialMissing(ExchangeError):
+    code = "KEY_MATERIAL_MISSING"
+
+
+@dataclass(frozen=True)
+class SealKey:
+    department_id: str
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+
+class Keyring:
+    def __init__(self, data_dir: Path, passphrase: bytes) -> None:
+        self.pki_dir = data_dir / "pki"
+        self._passphrase = passphrase
+        self._lock = threading.Lock()
+        self._root: x509.Certificate | None = None
+        self._exchange: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None
+        self._seals: dict[str, SealKey] = {}
+
+    def _read(self, name: str) -> bytes:
+        path = self.pki_dir / name
+        if not path.exists():
+            raise KeyMaterialMissing(f"{name} not found in the data directory; run `licex init` first")
+        return path.read_bytes()
+
+    def _load_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+        key = serialization.load_pem_private_key(self._read(name), password=self._passphrase)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeyMaterialMissing(f"{name} is not an EC private key")
+        return key
+
+    @property
+    def root(self) -> x509.Certificate:
+        if self._root is None:
+            self._root = x509.load_pem_x509_certificate(self._read("root.crt"))
+        return self._root
+
+    @property
+    def exchange(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        with self._lock:
+            if self._exchange is None:
+                cert = x509.load_pem_x509_certificate(self._read("exchange.crt"))
+                self._exchange = (self._load_key("exchange.key"), cert)
+            return self._exchange
+
+    def seal(self, department_id: str) -> SealKey:
+        with self._lock:
+            if department_id not in self._seals:
+                cert = x509.load_pem_x509_certificate(self._read(f"seals/{department_id}.crt"))
+                key = self._load_key(f"seals/{department_id}.key")
+                self._seals[department_id] = SealKey(department_id, key, cert)
+            return self._seals[department_id]
+
+    def has_seal(self, department_id: str) -> bool:
+        return (self.pki_dir / "seals" / f"{department_id}.crt").exists()

@@ -1,0 +1,1 @@
+"""The registry: licence intake (verified before storage), lookup, status (revoke / suspend / reinstate)."""

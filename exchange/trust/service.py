@@ -1,0 +1,76 @@
+"""Build, sign and cache the trust list from the registered department certificates.
+
+The list is re-signed whenever the set of certificates or revocations changes (a cheap aggregate query tells),
+so intake, verification and the published file always agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.trust import (
+    RevokedCertificate,
+    TrustedCertificate,
+    TrustedDepartment,
+    TrustList,
+    TrustListDocument,
+    encode_trust_list,
+)
+
+from ..context import AppContext
+from ..departments import repository as departments
+from ..models import DepartmentCertificate
+
+VALIDITY = timedelta(days=1)
+PUBLISHED_USES = ("licence", "seal")
+
+
+def _state(session: Session) -> tuple[Any, ...]:
+    row = session.execute(select(
+        func.count(DepartmentCertificate.id), func.max(DepartmentCertificate.id),
+        func.count(DepartmentCertificate.revoked_at), func.max(DepartmentCertificate.revoked_at),
+    )).one()
+    return tuple(row)
+
+
+def build_document(ctx: AppContext, session: Session, *, now: datetime | None = None) -> TrustListDocument:
+    now = now or datetime.now(UTC)
+    certs = departments.certificates(session)
+    by_dept: dict[str, list[TrustedCertificate]] = {}
+    revoked: list[RevokedCertificate] = []
+    for row in certs:
+        if row.revoked_at is not None:
+            revoked.append(RevokedCertificate(row.fingerprint, row.revoked_at, row.revoke_reason or "unspecified"))
+            continue
+        if row.use in PUBLISHED_USES:
+            cert = x509.load_pem_x509_certificate(row.pem.encode())
+            by_dept.setdefault(row.department_id, []).append(TrustedCertificate(cert, row.use))
+    depts = []
+    for dept in departments.list_departments(session):
+        may_issue = frozenset(lt.code for lt in ctx.catalogue.licence_types.values()
+                              if dept.id in lt.issuing_departments)
+        depts.append(TrustedDepartment(dept.id, dept.name, dept.uscc, may_issue, tuple(by_dept.get(dept.id, ()))))
+    return TrustListDocument(
+        issuer=ctx.settings.exchange_id, issued_at=now.replace(microsecond=0),
+        next_update=(now + VALIDITY).replace(microsecond=0), roots=(ctx.keyring.root,),
+        departments=tuple(depts), revoked=tuple(revoked),
+    )
+
+
+def current_trust_list(ctx: AppContext, session: Session) -> TrustList:
+    state = _state(session)
+    cached = ctx.extras.get("trust")
+    now = datetime.now(UTC)
+    if cached is not None and cached[0] == state and cached[1].next_update - now > VALIDITY / 2:
+        trust: TrustList = cached[1]
+        return trust
+    key, cert = ctx.keyring.exchange
+    signed = encode_trust_list(build_document(ctx, session, now=now), key, cert)
+    trust = TrustList.load(signed, now=now)
+    ctx.extras["trust"] = (state, trust)
+    return trust
