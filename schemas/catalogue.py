@@ -417,11 +417,11 @@ class LicenceType(_Model):
         for err in sorted(self._validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
             if err.validator == "required":
                 for name in err.validator_value:
-                    if name not in instance:
+                    if name not in instance and name not in failed:
                         problems.append(FieldProblem(name, "MISSING", "required field is missing"))
                         failed.add(name)
             elif err.validator == "additionalProperties":
-                for name in sorted(set(instance) - set(props)):
+                for name in sorted(set(instance) - set(props) - failed):
                     problems.append(FieldProblem(name, "UNKNOWN_FIELD", "not a field of this licence type"))
                     failed.add(name)
             else:
