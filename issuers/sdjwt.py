@@ -9,7 +9,8 @@ Shape of what :func:`issue_licence` returns::
 * payload (always in the clear): ``iss`` ``iat`` ``nbf`` [``exp``] ``vct`` ``licence_id`` ``licence_type``
   ``licence_name`` ``licence_no`` ``version`` ``issuer{name,code}`` ``issued_on`` ``valid_from``
   ``valid_until`` ``jurisdiction`` ``holder_code_type`` [``status{uri}``] ``_sd_alg`` ``_sd``.
-* one top-level disclosure ``[salt, name, value]`` per ``holder_name``, ``holder_code`` and every face field.
+* one top-level disclosure ``[salt, name, value]`` per ``holder_name``, ``holder_code`` and every face field;
+  ``licence_no`` moves from the clear payload to a disclosure when it equals ``holder_code``.
 
 Calendar dates are interpreted in China Standard Time (UTC+8): ``nbf`` is the start of ``valid_from`` and
 ``exp`` the end of ``valid_until``.
@@ -159,8 +160,10 @@ def issue_licence(
     """Sign one licence as an SD-JWT VC and return its compact issuance form (ends with ``~``).
 
     ``fields`` are the licence's face fields; each becomes a selectively disclosable top-level claim,
-    as do ``holder_name`` and ``holder_code``. ``valid_until=None`` means long-term (长期): no ``exp``.
-    ``decoys`` adds that many decoy digests to ``_sd``.
+    as do ``holder_name`` and ``holder_code``. ``licence_no`` is a clear claim unless the holder is a
+    person and it equals ``holder_code`` (an ID card's number is the citizen ID): then it is a disclosure
+    named ``licence_no``, so personal identifiers never travel in the clear.
+    ``valid_until=None`` means long-term (长期): no ``exp``. ``decoys`` adds decoy digests to ``_sd``.
     """
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise IssuanceError("BAD_KEY", "key must be an EC private key")
@@ -202,6 +205,11 @@ def issue_licence(
         return _b64u(raw)
 
     disclosable: list[tuple[str, Any]] = [("holder_name", holder_name), ("holder_code", holder_code)]
+    # A licence number that *is* the holder's code (居民身份证, 驾驶证: the ID number) must not leak in the
+    # clear: it becomes a disclosure too.
+    licence_no_private = holder_code_type == "111" and licence_no == holder_code
+    if licence_no_private:
+        disclosable.append(("licence_no", licence_no))
     disclosable.extend(fields.items())
     disclosures = [encode_disclosure(new_salt(), name, value) for name, value in disclosable]
     digests = [disclosure_digest(d) for d in disclosures]
@@ -215,7 +223,6 @@ def issue_licence(
         "licence_id": licence_id,
         "licence_type": licence_type_code,
         "licence_name": licence_name,
-        "licence_no": licence_no,
         "version": _version_of(licence_id),
         "issuer": {"name": issuer_name, "code": issuer_uscc},
         "issued_on": issued_on.isoformat(),
@@ -226,6 +233,8 @@ def issue_licence(
         "_sd_alg": SD_ALG,
         "_sd": sorted(digests),
     }
+    if not licence_no_private:
+        payload["licence_no"] = licence_no
     if valid_until is not None:
         payload["exp"] = _start_of_day(valid_until + timedelta(days=1))
     if status_uri is not None:

@@ -29,7 +29,8 @@ __all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "verif
 LICENCE_TYP = "dc+sd-jwt"
 VCT_PREFIX = "urn:licex:licence-type:"
 LEEWAY_SECONDS = 60
-HOLDER_CLAIMS = ("holder_name", "holder_code")
+#: Disclosable claims that are not face fields (licence_no is disclosable when it is the holder's code).
+HOLDER_CLAIMS = ("holder_name", "holder_code", "licence_no")
 #: ``status(licence_id)`` -> "valid" | "revoked" | "suspended" | "expired" | "not_found" | None (unknown).
 StatusSource = Callable[[str], str | None]
 _STATUS_CODES = {
@@ -166,6 +167,8 @@ def verify_licence(
         _check_schema(payload, disclosed, licence_type, vct, catalogue, found, details)
 
     metadata = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    if "licence_no" not in metadata and "licence_no" in disclosed:
+        metadata["licence_no"] = disclosed["licence_no"]
     name = payload.get("licence_name")
     what = f"{name if isinstance(name, str) else licence_type} {licence_id}"
     codes = tuple(found.codes)
@@ -240,7 +243,8 @@ def _check_schema(
         and face[lt.holder_name_field] != disclosed["holder_name"]
     ):
         problems.append(_problem("holder_name", "INCONSISTENT"))
-    if lt.licence_no_field in face and face[lt.licence_no_field] != payload.get("licence_no"):
+    licence_no = payload.get("licence_no", disclosed.get("licence_no"))
+    if lt.licence_no_field in face and licence_no is not None and face[lt.licence_no_field] != licence_no:
         problems.append(_problem("licence_no", "INCONSISTENT"))
     if problems:
         details["schema_problems"] = tuple((p.field, p.code) for p in problems)
