@@ -89,21 +89,25 @@ def lang_switch_url(request: Request, lang: str) -> str:
 
 
 def _usage_retention_days(request: Request) -> int:
-    settings = getattr(request.app.state, "settings", None)
+    state = request.app.state
+    settings = getattr(state, "settings", None) or getattr(getattr(state, "ctx", None), "settings", None)
     days = getattr(settings, "usage_retention_days", None)
     return days if isinstance(days, int) else DEFAULT_USAGE_RETENTION_DAYS
 
 
 def render(
     request: Request,
-    template_name: str,
+    template: str | jinja2.Template,
     /,
     *,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """Render ``template_name`` for ``request`` in the negotiated language with the security headers set.
+    """Render ``template`` for ``request`` in the negotiated language, with the security headers set.
+
+    ``template`` is a name under ``templates/`` or a ``jinja2.Template`` (e.g. ``templates.env.from_string``
+    in a test). Extra keyword arguments become template variables and override the defaults.
 
     ``body_class`` picks the layout: ``layout-page`` (default), ``layout-citizen`` (phone, ≤ 420 px),
     ``layout-counter`` (wide, two columns), ``kiosk`` (large type).
@@ -124,7 +128,13 @@ def render(
         "body_class": "layout-page",
     }
     base.update(context)
-    response = templates.TemplateResponse(request, template_name, base, status_code=status_code)
+    # jinja's get_template passes a Template through, so a Template object works as the "name"
+    response = templates.TemplateResponse(
+        request,
+        template,  # type: ignore[arg-type]
+        base,
+        status_code=status_code,
+    )
     response.headers.update(SECURITY_HEADERS)
     response.headers["Content-Language"] = lang
     response.headers["Vary"] = "Accept-Language, Cookie"
