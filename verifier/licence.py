@@ -119,6 +119,22 @@ def verify_licence(
     # The payload is authentic from here on: collect every problem.
     found = _Findings()
     details: dict[str, Any] = {"department_id": dept.id, "certificate_fingerprint": fp}
+    # Time claims, iss and vct are clear by rule (SD-JWT VC); the rest is read from the unpacked claims.
+    disclosed: dict[str, Any] = {}
+    claims: dict[str, Any] = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    try:
+        unpacked = unpack(parsed)
+    except MalformedInput as exc:
+        found.add(Code.MALFORMED, exc.detail)
+    else:
+        disclosed = unpacked.disclosed
+        claims = unpacked.claims
+        if unpacked.unreferenced:
+            names = sorted(str(d.name) for d in unpacked.unreferenced)
+            found.add(
+                Code.DISCLOSURE_TAMPERED, f"disclosure(s) not covered by the signature: {', '.join(names)}"
+            )
+            details["tampered_disclosures"] = tuple(names)
     if not trust.chains_to_root(leaf, at=moment):
         found.add(Code.CHAIN_INVALID, "signing certificate expired or not issued by a trusted root")
     revocation = trust.revocation(leaf)
@@ -126,7 +142,7 @@ def verify_licence(
         found.add(Code.REVOKED, f"signing key revoked ({revocation.reason})")
     if licence_type not in dept.may_issue:
         found.add(Code.ISSUER_NOT_AUTHORISED, f"{dept.name} may not issue type {licence_type}")
-    issuer_claim = payload.get("issuer")
+    issuer_claim = claims.get("issuer")
     if not isinstance(issuer_claim, dict) or issuer_claim.get("code") != dept.uscc:
         found.add(Code.UNKNOWN_ISSUER, "issuer.code differs from the department's USCC in the trust list")
 
@@ -137,20 +153,6 @@ def verify_licence(
         found.add(Code.NOT_YET_VALID, "iat is in the future")
     if isinstance(exp, int) and exp <= at - LEEWAY_SECONDS:
         found.add(Code.EXPIRED, "exp has passed")
-
-    disclosed: dict[str, Any] = {}
-    try:
-        unpacked = unpack(parsed)
-    except MalformedInput as exc:
-        found.add(Code.MALFORMED, exc.detail)
-    else:
-        disclosed = unpacked.disclosed
-        if unpacked.unreferenced:
-            names = sorted(str(d.name) for d in unpacked.unreferenced)
-            found.add(
-                Code.DISCLOSURE_TAMPERED, f"disclosure(s) not covered by the signature: {', '.join(names)}"
-            )
-            details["tampered_disclosures"] = tuple(names)
 
     if status is not None:
         try:
@@ -164,11 +166,9 @@ def verify_licence(
                 found.add(_STATUS_CODES[state], f"status source reports {state}")
 
     if check_schema:
-        _check_schema(payload, disclosed, licence_type, vct, catalogue, found, details)
+        _check_schema(claims, disclosed, licence_type, vct, catalogue, found, details)
 
-    metadata = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
-    if "licence_no" not in metadata and "licence_no" in disclosed:
-        metadata["licence_no"] = disclosed["licence_no"]
+    metadata = {k: v for k, v in claims.items() if k not in disclosed or k == "licence_no"}
     name = payload.get("licence_name")
     what = f"{name if isinstance(name, str) else licence_type} {licence_id}"
     codes = tuple(found.codes)
