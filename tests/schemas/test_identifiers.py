@@ -44,7 +44,7 @@ sequences = st.text("0123456789", min_size=3, max_size=3)
 
 @st.composite
 def citizen_ids(draw: st.DrawFn) -> str:
-    first17 = draw(divisions) + draw(births).strftime("%Y%m%d") + draw(sequences)
+    first17: str = draw(divisions) + draw(births).strftime("%Y%m%d") + draw(sequences)
     return first17 + citizen_id_check_char(first17)
 
 
@@ -53,7 +53,7 @@ uscc_chars = st.sampled_from(USCC_CHARSET)
 
 @st.composite
 def usccs(draw: st.DrawFn) -> str:
-    first17 = (
+    first17: str = (
         draw(st.sampled_from("123456789ANY"))
         + draw(uscc_chars)
         + draw(divisions)
