@@ -43,9 +43,22 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.state.ctx = context
     install_error_handlers(app)
     _include_routers(app)
+    _health(app)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_body_bytes,
                        overrides=_upload_limits(settings))
     return app
+
+
+def _health(app: FastAPI) -> None:
+    from sqlalchemy import text
+
+    from .deps import Ctx
+
+    @app.get("/healthz", operation_id="health", tags=["ops"], summary="Liveness and database reachability")
+    def health(ctx: Ctx) -> dict[str, str]:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok"}
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
