@@ -60,6 +60,18 @@ class UsedNonce(Base):
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class QrGrant(Base):
+    """A dynamic QR a citizen is showing: the QR carries only a random token id; this row (keyed by the token
+    id's SHA-256) says whose it is. Single use is enforced separately, in ``used_nonces``."""
+
+    __tablename__ = "qr_tokens"
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    holder_hash: Mapped[str] = mapped_column(HASH, index=True)
+    session_jti: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Licence(Base):
     __tablename__ = "licences"
     __table_args__ = (Index("ix_licences_holder_type", "holder_hash", "type_code"),)
