@@ -64,6 +64,18 @@ CAPTURE_PAGE = templates.env.from_string(
 {% block scripts %}<script type="module" src="/test-assets/capture.js"></script>{% endblock %}
 """
 )
+PRINT_PAGE = templates.env.from_string(
+    """{% extends "base.html" %}
+{% block content %}
+<h1 id="kiosk-title">{{ t("landing.kiosk_title") }}</h1>
+<div class="actions" id="kiosk-actions">
+  <button class="btn btn-primary" type="button">{{ t("common.print") }}</button>
+  <a class="btn" href="/">{{ t("common.back") }}</a>
+</div>
+<section class="card print-area" id="proof"><h2>Proof No. 0001</h2><p>Printable part.</p></section>
+{% endblock %}
+"""
+)
 CAPTURE_JS = """
 import { openCamera, captureFrames } from "/static/js/camera.js";
 const video = document.getElementById("video");
@@ -96,6 +108,10 @@ def build_test_app() -> FastAPI:
     @app.get("/test/capture", response_class=HTMLResponse)
     def capture_page(request: Request) -> HTMLResponse:
         return render(request, CAPTURE_PAGE, body_class="layout-citizen")
+
+    @app.get("/test/print", response_class=HTMLResponse)
+    def print_page(request: Request) -> HTMLResponse:
+        return render(request, PRINT_PAGE, body_class="layout-page kiosk")
 
     @app.get("/test-assets/{name}.js")
     def test_js(name: str) -> Response:
@@ -200,6 +216,24 @@ def test_landing_at_counter_width_and_print(
     page.console.assert_clean()  # type: ignore[attr-defined]
 
 
+def test_kiosk_layout_prints_only_the_print_area(
+    live_server: str, browser_factory: Callable[..., Browser], new_page: Callable[..., Page], screenshot: Any
+) -> None:
+    page = new_page(browser_factory(), viewport=(1080, 1920))
+    page.goto(live_server + "/test/print")
+    assert page.eval_on_selector(".btn", "e => e.getBoundingClientRect().height") >= 72
+    assert page.eval_on_selector("body", "e => parseFloat(getComputedStyle(e).fontSize)") >= 22
+    assert page.eval_on_selector(".privacy-note p", "e => parseFloat(getComputedStyle(e).fontSize)") >= 18
+    screenshot(page, "kiosk-screen", full_page=False)
+    page.emulate_media(media="print")
+    assert page.locator("#proof").is_visible()
+    for hidden in ("#kiosk-title", "#kiosk-actions", ".site-header", ".site-footer"):
+        assert not page.locator(hidden).is_visible(), hidden
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+    page.console.assert_clean()  # type: ignore[attr-defined]
+
+
 def test_qr_scanner_decodes_the_fake_camera(
     live_server: str,
     browser_factory: Callable[..., Browser],
@@ -252,4 +286,22 @@ def test_captured_frames_are_jpeg_and_not_mirrored(
     left, right = data["left"], data["right"]
     assert left[0] > 150 and left[2] < 100, f"left edge should be red, got {left}"
     assert right[2] > 150 and right[0] < 100, f"right edge should be blue, got {right}"
+    page.console.assert_clean()  # type: ignore[attr-defined]
+
+
+def test_default_live_server_runs_the_exchange(
+    live_server_factory: Callable[..., Any],
+    browser_factory: Callable[..., Browser],
+    new_page: Callable[..., Page],
+) -> None:
+    """The default builder (``exchange.app.create_app`` with throw-away settings) serves the pages."""
+    from tests.fixtures.browser import default_app_builder
+
+    server = live_server_factory(default_app_builder)
+    assert server.data_dir.is_dir()
+    page = new_page(browser_factory(), viewport=PHONE)
+    response = page.goto(server.url + "/")
+    assert response is not None and response.status == 200
+    expect(page.locator(".site-header")).to_contain_text("长沙市")
+    expect(page.locator("footer")).to_contain_text("365 天")
     page.console.assert_clean()  # type: ignore[attr-defined]
