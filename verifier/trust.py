@@ -291,6 +291,7 @@ class TrustList:
         for dept in document.departments:
             for tc in dept.certificates:
                 self._by_fp.setdefault(tc.fingerprint, []).append((dept, tc.use))
+        self._issuer_cache: dict[str, tuple[x509.Certificate, ...]] = {}
         self._revoked: Mapping[str, RevokedCertificate] = MappingProxyType(
             {r.fingerprint: r for r in document.revoked}
         )
@@ -398,17 +399,31 @@ class TrustList:
         moment = (at or datetime.now(UTC)).astimezone(UTC)
         if not _within_validity(cert, moment):
             return False
+        issuers = self._issuers_of(cert)
+        return any(_within_validity(root, moment) for root in issuers)
+
+    def _issuers_of(self, cert: x509.Certificate) -> tuple[x509.Certificate, ...]:
+        """Trusted roots whose signature ``cert`` carries (memoised: the list is immutable)."""
+        fp = fingerprint(cert)
+        cached = self._issuer_cache.get(fp)
+        if cached is not None:
+            return cached
+        found = []
         for root in self.roots:
-            if fingerprint(root) == fingerprint(cert):
-                return True
-            if _is_ca(cert) or not _within_validity(root, moment):
+            if fingerprint(root) == fp:
+                found.append(root)
+                continue
+            if _is_ca(cert):
                 continue
             try:
                 cert.verify_directly_issued_by(root)
             except (ValueError, TypeError, InvalidSignature):
                 continue
-            return True
-        return False
+            found.append(root)
+        result = tuple(found)
+        if len(self._issuer_cache) < 4096:
+            self._issuer_cache[fp] = result
+        return result
 
 
 def _replace_roots(doc: TrustListDocument, roots: tuple[x509.Certificate, ...]) -> TrustListDocument:
