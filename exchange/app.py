@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from .config import Settings
 from .context import AppContext
+from .deps import Ctx
 from .kit.http import BodyLimitMiddleware, install_error_handlers
 
 API_DESCRIPTION = """
@@ -30,9 +32,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         owned = context is None
         ctx = context or AppContext.build(settings)
         app.state.ctx = ctx
+        _compose(ctx)
         try:
             yield
         finally:
+            _release(ctx)
             if owned:
                 ctx.close()
 
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                   lifespan=lifespan)
     if context is not None:
         app.state.ctx = context
+        _compose(context)
     install_error_handlers(app)
     _include_routers(app)
     _health(app)
@@ -50,15 +55,24 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
 
 def _health(app: FastAPI) -> None:
-    from sqlalchemy import text
-
-    from .deps import Ctx
-
     @app.get("/healthz", operation_id="health", tags=["ops"], summary="Liveness and database reachability")
     def health(ctx: Ctx) -> dict[str, str]:
         with ctx.engine.connect() as conn:
             conn.execute(text("select 1"))
         return {"status": "ok"}
+
+
+def _compose(ctx: AppContext) -> None:
+    """Wire the adapters the services read from ``ctx.extras`` (the proof data source)."""
+    from .proofs.datasource import install_default
+
+    install_default(ctx)
+
+
+def _release(ctx: AppContext) -> None:
+    from .proofs.pipeline import close_pipeline
+
+    close_pipeline(ctx)
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
@@ -70,9 +84,12 @@ def _include_routers(app: FastAPI) -> None:
     from .catalogue.router import router as catalogue
     from .departments.router import router as departments
     from .licences.router import router as licences
+    from .applications.router import router as applications
+    from .proofs.router import router as proofs
+    from .proofs.verify_page import router as verify_page
     from .trust.router import router as trust
 
-    routers: list[Any] = [catalogue, departments, licences, trust]
+    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page]
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

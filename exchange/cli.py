@@ -51,7 +51,7 @@ def _context(settings: Settings) -> Any:
 @app.command()
 def init(data_dir: DataDir = DEFAULT_DATA_DIR,
          demo: Annotated[bool, typer.Option("--demo", help="add demo departments' licences and clerks")] = False,
-         citizens: Annotated[int, typer.Option(min=4, max=10_000)] = 24) -> None:
+         citizens: Annotated[int, typer.Option(min=16, max=10_000)] = 24) -> None:
     """Create the database, the PKI and (with --demo) demo data. No server is started."""
     from .provision import provision
 
@@ -98,7 +98,7 @@ def serve(data_dir: DataDir = DEFAULT_DATA_DIR, host: str = "127.0.0.1",
 @app.command()
 def demo(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
          data_dir: DataDir = DEFAULT_DATA_DIR,
-         citizens: Annotated[int, typer.Option(min=4, max=10_000)] = 24) -> None:
+         citizens: Annotated[int, typer.Option(min=16, max=10_000)] = 24) -> None:
     """Initialise demo data (once) on embedded SQLite and serve it; prints the URLs of every page."""
     from .provision import provision
 
@@ -170,7 +170,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
             valid_until=lt.validity_until(today, fields))
         signer = DepartmentSigner.load(settings.data_dir / "issuers" / dept.id, dept,
                                        settings.key_passphrase_bytes())
-        credential = signer.sign(draft, status_base_url=settings.public_base_url)
+        credential = signer.sign(draft, status_base_url=settings.public_base_url + "/api/v1/status")
         with unit_of_work(ctx.sessions) as session:
             prepared = service.prepare(credential, trust=current_trust_list(ctx, session), catalogue=ctx.catalogue,
                                        pushing_department=dept.id)

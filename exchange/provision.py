@@ -49,6 +49,7 @@ def _root(pki_dir: Path, passphrase: bytes, report: ProvisionReport
     crt, key = pki_dir / "root.crt", pki_dir / "root.key"
     if crt.exists() and key.exists():
         return pki.load_private_key(key, passphrase), pki.cert_from_pem(crt.read_bytes())
+    pki_dir.mkdir(parents=True, exist_ok=True)
     root_key, root_cert = pki.create_root_ca(common_name=ROOT_CN)
     pki.save_private_key(root_key, key, passphrase)
     _save_cert(crt, root_cert)
@@ -61,6 +62,7 @@ def _leaf(pki_dir: Path, name: str, passphrase: bytes, root: tuple[ec.EllipticCu
     crt, key = pki_dir / f"{name}.crt", pki_dir / f"{name}.key"
     if crt.exists() and key.exists():
         return pki.cert_from_pem(crt.read_bytes())
+    pki_dir.mkdir(parents=True, exist_ok=True)
     leaf_key, leaf_cert = pki.issue_certificate(root[0], root[1], **kwargs)  # type: ignore[arg-type]
     pki.save_private_key(leaf_key, key, passphrase)
     _save_cert(crt, leaf_cert)
@@ -130,7 +132,7 @@ def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizen
                 report.licences_existing += 1
                 continue
             credential = signers[draft.department_id].sign(
-                draft, status_base_url=ctx.settings.public_base_url)
+                draft, status_base_url=ctx.settings.public_base_url + "/api/v1/status")
             prepared = licences.prepare(credential, trust=trust, catalogue=ctx.catalogue,
                                         pushing_department=draft.department_id)
             result = licences.store(session, prepared, ctx.protector)

@@ -32,6 +32,8 @@ from . import repository
 
 MAX_CREDENTIAL_CHARS = 400_000
 STATUSES = ("valid", "suspended", "revoked")
+# disclosures that carry metadata rather than a face field (licence_no is one when it equals the ID number)
+NON_FACE_CLAIMS = frozenset({"holder_name", "holder_code", "licence_no"})
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
     except IdentifierError as exc:
         raise InvalidInput(str(exc), code=exc.code, field="holder_code") from exc
 
-    fields = {k: v for k, v in disclosed.items() if k not in ("holder_name", "holder_code")}
+    fields = {k: v for k, v in disclosed.items() if k not in NON_FACE_CLAIMS}
     problems = licence_type.validate_fields(fields)
     if problems:
         first = problems[0]

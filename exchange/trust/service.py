@@ -45,8 +45,8 @@ def build_document(ctx: AppContext, session: Session, *, now: datetime | None = 
     revoked: list[RevokedCertificate] = []
     for row in certs:
         if row.revoked_at is not None:
+            # stays listed under its department so verifiers can say REVOKED rather than UNKNOWN_ISSUER
             revoked.append(RevokedCertificate(row.fingerprint, row.revoked_at, row.revoke_reason or "unspecified"))
-            continue
         if row.use in PUBLISHED_USES:
             cert = x509.load_pem_x509_certificate(row.pem.encode())
             by_dept.setdefault(row.department_id, []).append(TrustedCertificate(cert, row.use))
