@@ -1716,7 +1716,8 @@ def bulk_drafts(
     """``n`` distinct valid drafts (50 % 电子献血证, 30 % 社会保障卡, 20 % 学历证书) for synthetic citizens
     that are not in any :class:`SystemOfRecord` (ID numbers derived from the draft index, so unique for
     ``n`` up to 7 × 14 600 × 500 ≈ 51 million; diploma numbers unique for ``n`` ≤ 1 000 000).  Serials are
-    ``B`` + 5-digit seed + 9-digit index, distinct from :meth:`SystemOfRecord.licences` serials.  Cheap: no schema validation here (the tests sample it).
+    ``B`` + 5-digit seed + 9-digit index, distinct from :meth:`SystemOfRecord.licences` serials.  Cheap: no
+    schema validation here (the tests sample it).
     """
     if n < 0:
         raise ValueError("n must be >= 0")

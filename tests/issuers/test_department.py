@@ -23,6 +23,14 @@ from schemas.catalogue import load_catalogue
 from schemas.identifiers import parse_licence_identifier
 
 CAT = load_catalogue()
+
+
+def _ec(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    public = cert.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    return public
+
+
 PASS = b"test passphrase"
 
 
@@ -49,7 +57,9 @@ def signer(psb_dir: Path) -> DepartmentSigner:
 def id_card() -> LicenceDraft:
     sor = SystemOfRecord.generate(seed=2024)
     return next(
-        d for d in sor.licences() if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[0].id_number
+        d
+        for d in sor.licences()
+        if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[0].id_number
     )
 
 
@@ -131,7 +141,7 @@ def test_signed_draft_parses(signer: DepartmentSigner, id_card: LicenceDraft) ->
     assert base64.b64decode(str(claims["photo"])).startswith(b"\xff\xd8\xff")
     # the signature verifies with the licence certificate
     jws = sd.split("~")[0]
-    jwt.PyJWS().decode_complete(jws, signer.licence_cert.public_key(), algorithms=["ES256"])
+    jwt.PyJWS().decode_complete(jws, _ec(signer.licence_cert), algorithms=["ES256"])
 
 
 def test_signing_is_reproducible_with_fixed_salts(signer: DepartmentSigner, id_card: LicenceDraft) -> None:
@@ -174,7 +184,7 @@ def test_client_assertion_verifies_with_the_client_cert(signer: DepartmentSigner
     assert header["alg"] == "ES256" and header["kid"] == cert_fingerprint(signer.client_cert)
     claims = jwt.decode(
         token,
-        signer.client_cert.public_key(),
+        _ec(signer.client_cert),
         algorithms=["ES256"],
         audience=aud,
         issuer="psb-system",
@@ -183,14 +193,14 @@ def test_client_assertion_verifies_with_the_client_cert(signer: DepartmentSigner
     assert claims["sub"] == "psb-system" and claims["exp"] - claims["iat"] == 120
     assert signer.client_assertion("psb-system", aud).split(".")[1] != token.split(".")[1]  # fresh jti
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, signer.licence_cert.public_key(), algorithms=["ES256"], audience=aud)
+        jwt.decode(token, _ec(signer.licence_cert), algorithms=["ES256"], audience=aud)
 
 
 def test_client_assertion_expiry_and_ttl_bounds(signer: DepartmentSigner) -> None:
     aud = "https://exchange.test/api/v1/oauth/token"
     old = signer.client_assertion("c", aud, ttl_s=60, now=datetime.now(UTC) - timedelta(minutes=5))
     with pytest.raises(jwt.ExpiredSignatureError):
-        jwt.decode(old, signer.client_cert.public_key(), algorithms=["ES256"], audience=aud)
+        jwt.decode(old, _ec(signer.client_cert), algorithms=["ES256"], audience=aud)
     for ttl in (0, 301):
         with pytest.raises(SigningError):
             signer.client_assertion("c", aud, ttl_s=ttl)

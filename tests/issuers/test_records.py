@@ -1,4 +1,4 @@
-"""The synthetic system of record: determinism, valid identifiers, hard text, drafts that fit the catalogue."""
+"""The synthetic system of record: determinism, valid identifiers, hard text, drafts fitting the catalogue."""
 
 from __future__ import annotations
 
@@ -264,13 +264,17 @@ def test_persona_zero_holds(drafts: list[LicenceDraft]) -> None:
         "driving_licence",
     ):  # fmt: skip
         assert held[key] >= 1, key
-    card = next(d for d in drafts if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[0].id_number)
+    card = next(
+        d for d in drafts if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[0].id_number
+    )
     assert card.fields["name"] == "李建华"
     assert card.valid_until is not None  # 44 at issue: 20-year card
 
 
 def test_long_term_id_card_for_elderly(drafts: list[LicenceDraft]) -> None:
-    card = next(d for d in drafts if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[6].id_number)
+    card = next(
+        d for d in drafts if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[6].id_number
+    )
     assert card.valid_until is None
 
 

@@ -25,10 +25,10 @@ def _source(person: str) -> Image.Image:
     if person == "astronaut":
         from skimage import data
 
-        return Image.fromarray(np.ascontiguousarray(data.astronaut(), dtype=np.uint8))
+        return Image.fromarray(np.ascontiguousarray(data.astronaut(), dtype=np.uint8))  # type: ignore[no-untyped-call]
     from matplotlib import cbook
 
-    with cbook.get_sample_data("grace_hopper.jpg") as fh, Image.open(fh) as img:
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as img:
         return img.convert("RGB")
 
 
@@ -57,7 +57,9 @@ def _silhouette() -> Image.Image:
 
 def main() -> None:
     for person, name, factor in (("astronaut", "person_a.jpg", 2.4), ("hopper", "person_b.jpg", 2.3)):
-        _crop(_source(person), FACE_BOX[person], factor).save(HERE / name, "JPEG", quality=QUALITY, optimize=True)
+        _crop(_source(person), FACE_BOX[person], factor).save(
+            HERE / name, "JPEG", quality=QUALITY, optimize=True
+        )
     _silhouette().save(HERE / "silhouette.jpg", "JPEG", quality=QUALITY, optimize=True)
     for p in sorted(HERE.glob("*.jpg")):
         print(p.name, p.stat().st_size)
