@@ -19,8 +19,8 @@ Yaw proxy
     midpoint is divided by half the axis length, and the two are averaged. The projection makes the measure
     blind to in-plane rotation (head tilt) and to scale, and — being a ratio along one axis — to a flat photo
     being turned in front of the camera (an affine squeeze moves the nose and the outline together). A real
-    turn moves the nose tip, which stands out of the face plane, further than the outline: frontal ≈ 0 (± 0.07
-    on the test faces), ≈ ±0.3 at a clear turn.
+    turn moves the nose tip, which stands out of the face plane, further than the outline: frontal ≈ 0 (+0.01
+    and +0.03 on the test faces), ≈ ±0.3 at a clear turn.
 
 Measured with the synthetic head turns of ``tests/fixtures/faces.py`` (8 frames: 3 frontal, then a turn with a
 warp up to 0.25 × the face side), landmarks averaged over 9 fits (``FaceConfig.landmark_fits``):
