@@ -268,7 +268,7 @@ def test_persona_zero_holds(drafts: list[LicenceDraft]) -> None:
         d for d in drafts if d.type_key == "resident_id_card" and d.holder_code == PERSONAS[0].id_number
     )
     assert card.fields["name"] == "李建华"
-    assert card.valid_until is not None  # 44 at issue: 20-year card
+    assert card.fields["photo"] and card.fields["sex"] == "女"
 
 
 def test_long_term_id_card_for_elderly(drafts: list[LicenceDraft]) -> None:
