@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     qr_refresh_s: int = 30
     consent_ttl_s: int = 1800
     clerk_session_ttl_s: int = 8 * 3600
-    face_threshold: float = 0.6
+    face_threshold: float = 0.5  # measured: same person ≤0.39, different ≥0.625 (exchange/face/engine.py)
     face_max_failures: int = 5
     face_lockout_s: int = 900
     face_mode: Literal["local", "assertion", "both"] = "local"

@@ -70,7 +70,7 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
     with ctx.sessions() as session, session.begin():
         run = session.get(ImportRun, digest)
         if run is None:
-            run = ImportRun(file_digest=digest, file_name=path.name[:255])
+            run = ImportRun(file_digest=digest, file_name=path.name[:255], lines_done=0, imported=0, rejected=0)
             session.add(run)
         start = run.lines_done
     report = ImportReport(digest, total, start, 0, 0, 0)
