@@ -16,4 +16,4 @@ lint:
 
 bench:
 	@scripts/bootstrap.sh dev
-	for b in bench/bench_*.py; do .venv/bin/python $$b; done
+	for b in bench/bench_*.py; do .venv/bin/python -m bench.$$(basename $$b .py) || exit 1; done

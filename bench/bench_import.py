@@ -1,0 +1,132 @@
+"""Verified import throughput (licences/s) next to the raw ES256 verify rate, and a naive importer.
+
+Run: ``.venv/bin/python -m bench.bench_import [--licences N] [--postgres]``. Prints one JSON object.
+
+- ``import_batched_per_s``: ``licex import``'s code path (``exchange.licences.importer.import_jsonl``):
+  every line fully verified (signature, chain, trust list, authorisation, identifiers, schema), batches of
+  500 rows committed together with the checkpoint.
+- ``import_naive_per_s``: the obvious importer: for each line, rebuild and re-sign the trust list, verify,
+  insert, commit (one transaction per licence).
+- ``cryptography_es256_verify_per_s``: bare ECDSA P-256 verifications of the same licences' signing inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from exchange.config import Settings
+from exchange.context import AppContext
+from exchange.licences import service
+from exchange.licences.importer import import_jsonl
+from exchange.provision import provision
+from exchange.trust.service import build_document
+from issuers.department import DepartmentSigner
+from issuers.records import bulk_drafts
+from schemas.canonical import b64u_decode
+from verifier.trust import TrustList, encode_trust_list
+
+
+def _env(tmp: Path, url: str | None) -> AppContext:
+    settings = Settings(data_dir=tmp / "data", database_url=url, demo=True)
+    provision(settings, demo=False)
+    return AppContext.build(settings)
+
+
+def _sign_all(ctx: AppContext, n: int, seed: int) -> list[str]:
+    signers: dict[str, DepartmentSigner] = {}
+    out = []
+    for draft in bulk_drafts(n, seed=seed):
+        if draft.department_id not in signers:
+            dept = ctx.catalogue.departments[draft.department_id]
+            signers[dept.id] = DepartmentSigner.load(ctx.settings.data_dir / "issuers" / dept.id, dept,
+                                                     ctx.settings.key_passphrase_bytes())
+        out.append(signers[draft.department_id].sign(draft))
+    return out
+
+
+def _raw_verify_rate(ctx: AppContext, credentials: list[str]) -> float:
+    signer = DepartmentSigner.load(ctx.settings.data_dir / "issuers" / "blood",
+                                   ctx.catalogue.departments["blood"], ctx.settings.key_passphrase_bytes())
+    public = signer.licence_cert.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    items = []
+    for cred in credentials[:2000]:
+        jws = cred.split("~", 1)[0]
+        head, payload, sig = jws.split(".")
+        raw = b64u_decode(sig)
+        items.append((f"{head}.{payload}".encode(), encode_dss_signature(int.from_bytes(raw[:32], "big"),
+                                                                         int.from_bytes(raw[32:], "big"))))
+    start = time.perf_counter()
+    done = 0
+    while time.perf_counter() - start < 2.0:
+        for data, der in items:
+            try:
+                public.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            except Exception:  # other departments' licences: the cost of a verify is the same
+                pass
+        done += len(items)
+    return done / (time.perf_counter() - start)
+
+
+def _naive(ctx: AppContext, credentials: list[str]) -> float:
+    start = time.perf_counter()
+    for cred in credentials:
+        with ctx.sessions() as session, session.begin():
+            key, cert = ctx.keyring.exchange
+            trust = TrustList.load(encode_trust_list(build_document(ctx, session), key, cert))
+            prepared = service.prepare(cred, trust=trust, catalogue=ctx.catalogue, pushing_department=None)
+            service.store(session, prepared, ctx.protector)
+    return len(credentials) / (time.perf_counter() - start)
+
+
+def run(n: int, postgres: bool) -> dict[str, object]:
+    from tests.fixtures.databases import database_url
+
+    result: dict[str, object] = {"licences": n, "python": platform.python_version(), "cpus": 1}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        with database_url("postgresql" if postgres else "sqlite", tmp) as url:
+            ctx = _env(tmp, url)
+            try:
+                credentials = _sign_all(ctx, n, seed=7)
+                path = tmp / "bench.jsonl"
+                path.write_text("".join(json.dumps({"credential": c}) + "\n" for c in credentials))
+                t0 = time.perf_counter()
+                report = import_jsonl(ctx, path, batch_size=500)
+                batched = n / (time.perf_counter() - t0)
+                assert report.imported == n, report
+                naive_set = _sign_all(ctx, max(200, n // 10), seed=8)
+                result.update({
+                    "database": "postgresql" if postgres else "sqlite",
+                    "import_batched_per_s": round(batched, 1),
+                    "import_naive_per_s": round(_naive(ctx, naive_set), 1),
+                    "naive_sample": len(naive_set),
+                    "cryptography_es256_verify_per_s": round(_raw_verify_rate(ctx, credentials), 1),
+                })
+                result["batched_vs_naive"] = round(batched / float(result["import_naive_per_s"]), 2)  # type: ignore[arg-type]
+                result["batched_vs_raw_verify"] = round(
+                    batched / float(result["cryptography_es256_verify_per_s"]), 3)  # type: ignore[arg-type]
+            finally:
+                ctx.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--licences", type=int, default=5000)
+    parser.add_argument("--postgres", action="store_true", help="use the PostgreSQL test database")
+    args = parser.parse_args()
+    print(json.dumps(run(args.licences, args.postgres)))
+
+
+if __name__ == "__main__":
+    main()
