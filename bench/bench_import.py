@@ -13,12 +13,14 @@ Run: ``.venv/bin/python -m bench.bench_import [--licences N] [--postgres]``. Pri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import tempfile
 import time
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -69,10 +71,9 @@ def _raw_verify_rate(ctx: AppContext, credentials: list[str]) -> float:
     done = 0
     while time.perf_counter() - start < 2.0:
         for data, der in items:
-            try:
+            # other departments' licences fail against this key: a failed verify costs the same
+            with contextlib.suppress(InvalidSignature):
                 public.verify(der, data, ec.ECDSA(hashes.SHA256()))
-            except Exception:  # other departments' licences: the cost of a verify is the same
-                pass
         done += len(items)
     return done / (time.perf_counter() - start)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
@@ -20,7 +21,7 @@ from ..kit.errors import Forbidden, InvalidInput, Unauthenticated
 from . import repository
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-TOKEN_PATH = "/api/v1/oauth/token"
+TOKEN_PATH = "/api/v1/oauth/token"  # noqa: S105 - a URL path, not a secret
 KNOWN_SCOPES = frozenset({"issue:licences", "manage:licences", "verify:proofs", "review:proofs"})
 
 
@@ -64,10 +65,12 @@ def issue_access_token(ctx: AppContext, session: Session, *, grant_type: str, as
     now = datetime.now(UTC)
     if row.revoked_at is not None or not (row.not_before <= now <= row.not_after):
         raise _fail("client certificate revoked or outside its validity")
-    cert = x509.load_pem_x509_certificate(row.pem.encode())
+    public = x509.load_pem_x509_certificate(row.pem.encode()).public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise _fail("client certificates carry P-256 keys")
     try:
         claims = jwt.decode(
-            assertion, cert.public_key(), algorithms=["ES256"], audience=token_endpoint(ctx),
+            assertion, public, algorithms=["ES256"], audience=token_endpoint(ctx),
             issuer=client_id, options={"require": ["exp", "iat", "iss", "sub", "aud", "jti"]}, leeway=30,
         )
     except jwt.ExpiredSignatureError as exc:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from ..context import AppContext
 from ..kit.db import utcnow
 from ..kit.errors import ExchangeError, InvalidInput
@@ -90,12 +92,18 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
     if batch:
         _commit_batch(ctx, digest, batch, report, rejects_path)
     with ctx.sessions() as session, session.begin():
-        run = session.get(ImportRun, digest)
-        assert run is not None
+        run = _run(session, digest)
         run.finished_at = utcnow()
     if progress:
         progress(total, total)
     return report
+
+
+def _run(session: Session, digest: str) -> ImportRun:
+    run = session.get(ImportRun, digest)
+    if run is None:
+        raise RuntimeError(f"import checkpoint {digest[:12]} vanished")
+    return run
 
 
 def _commit_batch(ctx: AppContext, digest: str, batch: list[tuple[int, bytes]], report: ImportReport,
@@ -120,8 +128,7 @@ def _commit_batch(ctx: AppContext, digest: str, batch: list[tuple[int, bytes]], 
         present = repository.existing_ids(session, list(prepared))
         new = [p for lid, p in prepared.items() if lid not in present]
         session.add_all([service.new_row(p, ctx.protector) for p in new])
-        run = session.get(ImportRun, digest)
-        assert run is not None
+        run = _run(session, digest)
         run.lines_done = batch[-1][0]
         run.imported += len(new)
         run.rejected += len(rejects)

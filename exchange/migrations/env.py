@@ -27,7 +27,8 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     url = config.get_main_option("sqlalchemy.url")
-    assert url
+    if not url:
+        raise RuntimeError("no sqlalchemy.url in the Alembic config")
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
