@@ -6,7 +6,11 @@ nothing in an unauthenticated payload is reported. After a good signature every 
 CHAIN_INVALID, REVOKED, ISSUER_NOT_AUTHORISED, NOT_YET_VALID / EXPIRED (60 s leeway), DISCLOSURE_TAMPERED,
 REVOKED / SUSPENDED / EXPIRED / NOT_FOUND from the optional status source, SCHEMA_MISMATCH.
 
-The signing certificate is checked at verification time (not at ``iat``, which the signer asserts itself).
+Chain model: the signing certificate must have been valid at the signing time ``iat`` (and ``iat`` may not lie
+in the future), so a 20-year ID card stays verifiable after its department's 2-year certificate has expired.
+The risk this accepts — a retired but un-revoked key back-dating a licence — is closed by revocation: a key
+whose certificate is retired early or compromised is listed as revoked, and every licence it signed then
+fails with REVOKED. Retired keys must be destroyed (see README, "Trust").
 """
 
 from __future__ import annotations
@@ -135,8 +139,9 @@ def verify_licence(
                 Code.DISCLOSURE_TAMPERED, f"disclosure(s) not covered by the signature: {', '.join(names)}"
             )
             details["tampered_disclosures"] = tuple(names)
-    if not trust.chains_to_root(leaf, at=moment):
-        found.add(Code.CHAIN_INVALID, "signing certificate expired or not issued by a trusted root")
+    signed_at = datetime.fromtimestamp(iat, UTC) if isinstance(iat, int) and iat <= at + LEEWAY_SECONDS else moment
+    if not trust.chains_to_root(leaf, at=signed_at):
+        found.add(Code.CHAIN_INVALID, "signing certificate was not valid at signing time or has no trusted root")
     revocation = trust.revocation(leaf)
     if revocation is not None:
         found.add(Code.REVOKED, f"signing key revoked ({revocation.reason})")
