@@ -1,0 +1,1 @@
+"""Proofs issued online after department review (apply → review queue → approve/reject)."""
