@@ -1,0 +1,433 @@
+// The counter page: clerk login → pick the matter → scan the citizen's QR (camera or pasted code) → wait for the
+// citizen's consent → pull the licences → show each licence's verification verdict and the matter's checklist.
+//
+// Values from the API are put into the page with textContent / DOM nodes only. The clerk token lives in
+// sessionStorage under its own key (the citizen page keeps a separate one).
+
+import { api, ApiError, errorText, showMessage } from "./api.js";
+import { msg, pageLang } from "./i18n.js";
+import { startQrScanner } from "./qrscan.js";
+
+const TOKEN_KEY = "licex.clerk.token";
+const CLERK_KEY = "licex.clerk.profile";
+const MATTER_KEY = "licex.clerk.matter";
+const POLL_MS = 2000;
+const AFTER_PULL_POLL_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const en = pageLang() === "en";
+
+const state = {
+  matters: [],
+  typeNames: {},
+  scanner: null,
+  caseId: null,
+  caseTimer: null,
+  scanning: false,
+  pulled: false,
+  titles: {},
+};
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("data-") || k === "role" || k.startsWith("aria-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const pick = (obj, key) => (en && obj[`${key}_en`]) || obj[key] || "";
+
+function token() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+async function call(path, opts = {}) {
+  try {
+    return await api(path, { ...opts, token: token() });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401 && String(e.error).startsWith("TOKEN_")) {
+      logout(msg("js.counter.session_expired"));
+    }
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- login
+
+async function onLogin(event) {
+  event.preventDefault();
+  const box = $("login-msg");
+  const username = $("username").value.trim();
+  const password = $("password").value;
+  if (!username || !password) {
+    showMessage(box, msg("js.counter.login_missing"), "error");
+    return;
+  }
+  $("login-submit").disabled = true;
+  try {
+    const res = await api("/api/v1/counter/login", { method: "POST", body: { username, password }, token: null });
+    sessionStorage.setItem(TOKEN_KEY, res.token);
+    sessionStorage.setItem(CLERK_KEY, JSON.stringify(res.clerk));
+    $("password").value = "";
+    showMessage(box, "");
+    await enterWorkspace(res.clerk);
+  } catch (e) {
+    showMessage(box, errorText(e), "error");
+  } finally {
+    $("login-submit").disabled = false;
+  }
+}
+
+function logout(reason) {
+  stopScanner();
+  stopCasePoll();
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(CLERK_KEY);
+  } catch {
+    /* nothing kept */
+  }
+  resetCase();
+  $("workspace").hidden = true;
+  $("clerk-login").hidden = false;
+  $("counter-app").dataset.state = "login";
+  showMessage($("login-msg"), reason || msg("js.counter.logged_out"), reason ? "warn" : "ok");
+}
+
+async function enterWorkspace(clerk) {
+  $("clerk-name").textContent = clerk ? clerk.name : "";
+  $("clerk-hall").textContent = clerk ? clerk.hall : "";
+  $("clerk-window").textContent = clerk ? clerk.window : "";
+  $("clerk-login").hidden = true;
+  $("workspace").hidden = false;
+  $("counter-app").dataset.state = "workspace";
+  await loadCatalogue();
+}
+
+// ---------------------------------------------------------------------------------------------- matters
+
+async function loadCatalogue() {
+  const select = $("matter");
+  try {
+    const [matters, types] = await Promise.all([
+      api("/api/v1/catalogue/matters", { token: null }),
+      api("/api/v1/catalogue/licence-types", { token: null }),
+    ]);
+    state.matters = matters;
+    state.typeNames = Object.fromEntries(types.map((lt) => [lt.key, pick(lt, "name")]));
+    while (select.options.length > 1) select.remove(1);
+    for (const m of matters) select.append(el("option", { value: m.key, text: pick(m, "name") }));
+    const saved = sessionStorage.getItem(MATTER_KEY);
+    if (saved && matters.some((m) => m.key === saved)) select.value = saved;
+    renderMaterials();
+  } catch (e) {
+    showMessage($("scan-status"), errorText(e), "error");
+  }
+}
+
+function currentMatter() {
+  return state.matters.find((m) => m.key === $("matter").value) || null;
+}
+
+function renderMaterials() {
+  const box = $("materials");
+  const matter = currentMatter();
+  box.replaceChildren();
+  if (!matter) {
+    box.append(el("p", { class: "muted", text: msg("js.counter.pick_matter") }));
+    return;
+  }
+  const ol = el("ol", { class: "material-list" });
+  for (const mat of matter.materials) {
+    const alts = (mat.satisfied_by || []).map((a) => state.typeNames[a.licence_type] || a.licence_type);
+    ol.append(el("li", {},
+      el("span", { class: "material-name", text: pick(mat, "name") }),
+      mat.required ? null : el("span", { class: "badge", text: msg("js.counter.optional") }),
+      el("span", { class: `material-how${alts.length ? " material-e" : ""}`,
+        text: alts.length ? msg("js.counter.by_elicence", { types: alts.join(en ? " / " : " / ") })
+          : msg("js.counter.on_paper") })));
+  }
+  box.append(ol);
+}
+
+function onMatterChange() {
+  try {
+    sessionStorage.setItem(MATTER_KEY, $("matter").value);
+  } catch {
+    /* fine */
+  }
+  renderMaterials();
+}
+
+// ---------------------------------------------------------------------------------------------- scanning
+
+function stopScanner() {
+  if (state.scanner) state.scanner.stop();
+  state.scanner = null;
+  $("scan-camera").hidden = true;
+  $("scan-start").hidden = false;
+  $("scan-stop").hidden = true;
+}
+
+async function startScanner() {
+  if (state.scanner) return;
+  $("scan-camera").hidden = false;
+  $("scan-start").hidden = true;
+  $("scan-stop").hidden = false;
+  try {
+    state.scanner = await startQrScanner($("scan-video"), $("scan-canvas"), (text) => onCode(text), {
+      fps: 8, statusEl: $("scan-status"), facingMode: "environment",
+    });
+  } catch {
+    // qrscan.js has written the localised reason into scan-status
+    state.scanner = null;
+    $("scan-camera").hidden = true;
+    $("scan-start").hidden = false;
+    $("scan-stop").hidden = true;
+  }
+}
+
+async function onCode(text) {
+  const code = String(text || "").trim();
+  if (!code || state.scanning) return;
+  const matter = currentMatter();
+  const status = $("scan-status");
+  if (!matter) {
+    showMessage(status, msg("js.counter.pick_matter_first"), "error");
+    if (state.scanner) state.scanner.reset();
+    $("matter").focus();
+    return;
+  }
+  if (state.caseId && !state.pulled && $("case").dataset.status === "pending") {
+    showMessage(status, msg("js.counter.case_in_progress"), "warn");
+    return;
+  }
+  state.scanning = true;
+  showMessage(status, msg("js.counter.scanning_code"));
+  try {
+    const res = await call("/api/v1/counter/scan", { method: "POST", body: { matter: matter.key, qr_text: code } });
+    stopScanner();
+    $("qr-paste").value = "";
+    showMessage(status, msg("js.counter.scan_ok"), "ok");
+    startCase(res, matter);
+  } catch (e) {
+    showMessage(status, errorText(e), "error");
+    if (state.scanner) state.scanner.reset();
+  } finally {
+    state.scanning = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- the case
+
+function stopCasePoll() {
+  if (state.caseTimer !== null) clearTimeout(state.caseTimer);
+  state.caseTimer = null;
+}
+
+function resetCase() {
+  stopCasePoll();
+  state.caseId = null;
+  state.pulled = false;
+  state.titles = {};
+  $("case").hidden = true;
+  $("case").dataset.status = "";
+  $("case-empty").hidden = false;
+  for (const id of ["case-requested", "case-licences", "case-checklist"]) $(id).replaceChildren();
+}
+
+function rememberTitles(requested) {
+  for (const lic of requested || []) {
+    for (const f of lic.fields || []) state.titles[`${lic.type}.${f.name}`] = pick(f, "title");
+  }
+}
+
+function requestedBlock(requested) {
+  const wrap = el("div", { class: "requested" }, el("h3", { text: msg("js.counter.requested") }));
+  const ul = el("ul", { class: "request-licences" });
+  for (const lic of requested || []) {
+    ul.append(el("li", {},
+      el("strong", { text: pick(lic, "type_name") }),
+      el("span", { class: "field-names", text: (lic.fields || []).map((f) => pick(f, "title")).join(en ? ", " : "、") })));
+  }
+  wrap.append(ul);
+  return wrap;
+}
+
+function setCaseStatus(status, text, kind) {
+  $("case").dataset.status = status;
+  showMessage($("case-status"), text, kind);
+}
+
+function startCase(res, matter) {
+  resetCase();
+  state.caseId = res.case_id;
+  rememberTitles(res.requested);
+  $("case-empty").hidden = true;
+  $("case").hidden = false;
+  $("case-requested").append(requestedBlock(res.requested));
+  setCaseStatus("pending", msg("js.counter.waiting", { matter: pick(matter, "name") }), "info");
+  $("case-status").classList.add("waiting");
+  state.caseTimer = setTimeout(pollCase, POLL_MS);
+}
+
+const ENDED = {
+  declined: "js.counter.consent_declined",
+  withdrawn: "js.counter.consent_withdrawn",
+  expired: "js.counter.consent_expired",
+  none: "js.counter.consent_none",
+};
+
+async function pollCase() {
+  state.caseTimer = null;
+  const caseId = state.caseId;
+  if (!caseId) return;
+  let info;
+  try {
+    info = await call(`/api/v1/counter/cases/${encodeURIComponent(caseId)}`);
+  } catch (e) {
+    if (state.caseId === caseId && token()) {
+      showMessage($("scan-status"), errorText(e), "error");
+      state.caseTimer = setTimeout(pollCase, POLL_MS * 2);
+    }
+    return;
+  }
+  if (state.caseId !== caseId) return;
+  const status = info.consent_status;
+  if (status === "pending") {
+    state.caseTimer = setTimeout(pollCase, POLL_MS);
+    return;
+  }
+  $("case-status").classList.remove("waiting");
+  if (status === "approved") {
+    if (!state.pulled) {
+      await pull(caseId);
+    }
+    if (state.caseId === caseId) state.caseTimer = setTimeout(pollCase, AFTER_PULL_POLL_MS);
+    return;
+  }
+  const key = ENDED[status] || "js.counter.consent_none";
+  setCaseStatus(status, msg(key), "error");
+  if (state.pulled) {
+    // the citizen withdrew after the pull: say so beside what was received
+    showMessage($("case-status"), msg("js.counter.withdrawn_after_pull"), "error");
+  }
+}
+
+async function pull(caseId) {
+  setCaseStatus("approved", msg("js.counter.pulling"), "ok");
+  try {
+    const res = await call(`/api/v1/counter/cases/${encodeURIComponent(caseId)}/pull`, { method: "POST" });
+    if (state.caseId !== caseId) return;
+    state.pulled = true;
+    $("case-requested").replaceChildren();
+    renderLicences(res.licences);
+    renderChecklist(res.checklist);
+    const allValid = res.licences.every((l) => l.verification && l.verification.valid);
+    setCaseStatus("pulled", msg(allValid ? "js.counter.pulled_ok" : "js.counter.pulled_problems",
+      { n: res.licences.length }), allValid ? "ok" : "warn");
+  } catch (e) {
+    setCaseStatus("error", errorText(e), "error");
+  }
+}
+
+function fieldValue(value) {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "string" && value.length > 200 && /^[A-Za-z0-9+/=]+$/.test(value)) return msg("js.counter.binary");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function renderLicences(licences) {
+  const box = $("case-licences");
+  box.replaceChildren(el("h3", { text: msg("js.counter.received", { n: licences.length }) }));
+  if (!licences.length) box.append(el("p", { class: "muted", text: msg("js.counter.none_received") }));
+  for (const lic of licences) {
+    const v = lic.verification || { valid: false, codes: [], verdict: "" };
+    const badge = el("span", { class: `badge verdict ${v.valid ? "badge-ok" : "badge-bad"}`, "data-testid": "verdict",
+      text: v.valid ? "VALID" : "INVALID" });
+    const codes = (v.codes || []).map((c) => el("code", { class: "verdict-code", text: c }));
+    const dl = el("dl", { class: "kv" });
+    for (const [name, value] of Object.entries(lic.fields || {})) {
+      dl.append(el("dt", { text: state.titles[`${lic.type}.${name}`] || name }), el("dd", { text: fieldValue(value) }));
+    }
+    box.append(el("article", { class: "received", "data-type": lic.type, "data-testid": "received-licence" },
+      el("div", { class: "received-head" },
+        el("strong", { class: "received-name", text: state.typeNames[lic.type] || lic.type_name }),
+        badge, ...codes),
+      el("p", { class: "small-print" }, `${msg("js.counter.issuer")}${lic.issuer || "—"}`, el("br"),
+        el("span", { class: "mono licence-id", text: lic.licence_id })),
+      dl,
+      v.verdict ? el("p", { class: "small-print verdict-text", text: v.verdict }) : null));
+  }
+}
+
+function renderChecklist(items) {
+  const box = $("case-checklist");
+  const required = items.filter((i) => i.required);
+  const done = required.filter((i) => i.satisfied).length;
+  box.replaceChildren(el("h3", { text: msg("js.counter.checklist") }),
+    el("p", { class: "checklist-summary", "data-testid": "checklist-summary",
+      text: msg("js.counter.checklist_summary", { done, total: required.length, left: required.length - done }) }));
+  const ul = el("ul", { class: "checklist" });
+  for (const item of items) {
+    const by = item.by ? state.typeNames[item.by.type] || item.by.type : "";
+    const note = item.satisfied ? msg("js.counter.satisfied_by", { type: by })
+      : item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+    ul.append(el("li", { class: item.satisfied ? "ok" : "todo", "data-material": item.material,
+      "data-satisfied": item.satisfied ? "1" : "0" },
+      el("span", { class: "check-mark", "aria-hidden": "true", text: item.satisfied ? "✔" : "✘" }),
+      el("span", { class: "sr-only", text: msg(item.satisfied ? "js.counter.done" : "js.counter.remaining") }),
+      el("span", { class: "check-name", text: pick(item, "name") }),
+      el("span", { class: "check-note", text: note })));
+  }
+  box.append(ul);
+}
+
+function nextCitizen() {
+  resetCase();
+  showMessage($("scan-status"), "");
+  startScanner();
+}
+
+// ---------------------------------------------------------------------------------------------- start
+
+function init() {
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", () => logout());
+  $("matter").addEventListener("change", onMatterChange);
+  $("scan-start").addEventListener("click", startScanner);
+  $("scan-stop").addEventListener("click", stopScanner);
+  $("paste-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    onCode($("qr-paste").value);
+  });
+  $("case-next").addEventListener("click", nextCitizen);
+  window.addEventListener("pagehide", stopScanner);
+  renderMaterials();
+  if (token()) {
+    let clerk = null;
+    try {
+      clerk = JSON.parse(sessionStorage.getItem(CLERK_KEY) || "null");
+    } catch {
+      clerk = null;
+    }
+    enterWorkspace(clerk);
+  }
+  document.body.dataset.ready = "1";
+}
+
+init();
