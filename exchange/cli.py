@@ -145,7 +145,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     """Sign a licence with a department's key (department side) and register it (exchange side)."""
     from datetime import UTC, datetime
 
-    from issuers.department import DepartmentSigner
+    from issuers.department import DepartmentSigner, SigningError
     from issuers.records import LicenceDraft
 
     from .kit.db import unit_of_work
@@ -177,6 +177,12 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
             result = service.store(session, prepared, ctx.protector)
     except ExchangeError as exc:
         console.print(f"[red]{exc.code}[/red] {exc.field or ''}: {exc.detail}")
+        raise typer.Exit(2) from exc
+    except SigningError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        console.print(f"[red]bad --fields file[/red]: {exc}")
         raise typer.Exit(2) from exc
     finally:
         ctx.close()
