@@ -212,6 +212,38 @@ def revoke(licence_id: str, reason: Annotated[str, typer.Option(min=1)], data_di
     print(json.dumps(view, ensure_ascii=False))
 
 
+@app.command()
+def proof(type_key: Annotated[str, typer.Argument(help="instant proof type, e.g. realty_query, hpf_deposit")],
+          holder: Annotated[str, typer.Option("--holder", help="the holder's citizen ID number")],
+          out: Annotated[Path, typer.Option("--out", dir_okay=False, help="where to write the sealed PDF")],
+          data_dir: DataDir = DEFAULT_DATA_DIR,
+          mask_id: Annotated[bool, typer.Option(help="print ID numbers masked")] = False) -> None:
+    """Make an instant proof from the department's records, seal it and record it (in the usage log too)."""
+    from .kit.db import unit_of_work
+    from .kit.errors import ExchangeError
+    from .proofs import service
+    from .proofs.datasource import install_default
+    from .proofs.pipeline import WORKERS_KEY
+    from .usage.service import Actor
+
+    ctx = _context(_settings(data_dir))
+    ctx.extras[WORKERS_KEY] = 0  # one proof: seal in this process, no worker pool
+    install_default(ctx)
+    try:
+        with unit_of_work(ctx.sessions) as session:
+            issued = service.create_instant(ctx, session, type_key=type_key, id_number=holder,
+                                            requester=Actor("system", "licex proof"), mask_id=mask_id)
+    except ExchangeError as exc:
+        console.print(f"[red]{exc.code}[/red] {exc.field or ''}: {exc.detail}")
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+    out.write_bytes(issued.pdf)
+    print(json.dumps({"proof_id": issued.proof.id, "type": issued.proof.type_key, "out": str(out),
+                      "verify_url": service.verify_url(ctx, issued.proof.id),
+                      "expires_at": issued.proof.expires_at.isoformat()}, ensure_ascii=False))
+
+
 @licences_app.command("export")
 def licences_export(out: Annotated[Path, typer.Option(file_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Write one <identifier>.sd-jwt file per licence in the registry."""
