@@ -1,0 +1,450 @@
+// /kiosk — self-service terminal: ID number + face → licences, instant proofs (shown and printed), history.
+//
+// Steps (one <section class="kiosk-step"> visible at a time): id → face → home → proof. The face gate is the
+// citizen app's: POST /api/v1/citizen/face/challenge {id_number}, live frames (un-mirrored JPEG) to
+// POST /api/v1/citizen/face/login, token kept in sessionStorage (api.js). The camera opens after the challenge
+// arrives, the first two frames are taken while the citizen looks straight, then the page asks for the turn.
+// Idle for data-idle-seconds (default 90) → logout; "退出" logs out at once. A kiosk never resumes an earlier
+// session: the token is cleared when the page loads.
+
+import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage } from "./api.js";
+import { drawFrame, openCamera } from "./camera.js";
+import { msg, pageLang } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const root = $("kiosk");
+const en = pageLang() === "en";
+const IDLE_S = Math.max(5, parseInt(root.dataset.idleSeconds || "90", 10) || 90);
+const IDLE_WARN_S = Math.min(15, Math.floor(IDLE_S / 2));
+const LOOK_LEAD_MS = 500; // "look straight" shows this long before the first frame
+const FRONTAL_FRAMES = 2; // frames taken before the turn is asked for (the server's frontal baseline)
+
+const state = {
+  id: "",
+  holder: null,
+  camera: null,
+  idleLeft: IDLE_S,
+  idleTimer: null,
+  blobUrl: null,
+  proof: null,
+  busy: false,
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------- messages
+
+const msgEl = $("kiosk-msg");
+function say(text, kind = "info") {
+  showMessage(msgEl, text, kind);
+}
+
+/** The citizen-facing text of an API error: the server's own zh/en message when it gives one. */
+function problem(e) {
+  const d = e && e.detail;
+  if (d && typeof d === "object") {
+    if (!en && typeof d.message_zh === "string") return d.message_zh;
+    if (typeof d.message === "string") return d.message;
+  }
+  return errorText(e);
+}
+
+// ---------------------------------------------------------------------------------------------- steps
+
+const STEPS = ["id", "face", "home", "proof"];
+function show(step) {
+  for (const s of STEPS) $(`step-${s}`).hidden = s !== step;
+  root.dataset.step = step;
+  $("kiosk-logout").hidden = step === "id";
+  window.scrollTo(0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------- ID keypad
+
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+function idCheckOk(id) {
+  if (!/^\d{17}[\dX]$/.test(id)) return false;
+  const sum = WEIGHTS.reduce((acc, w, i) => acc + w * Number(id[i]), 0);
+  return "10X98765432"[sum % 11] === id[17];
+}
+
+function renderId() {
+  const id = state.id;
+  const display = $("id-display");
+  display.textContent = id ? [id.slice(0, 6), id.slice(6, 14), id.slice(14)].filter(Boolean).join(" ")
+    : msg("js.kiosk.id_placeholder");
+  display.classList.toggle("id-empty", !id);
+  const complete = id.length === 18;
+  const ok = complete && idCheckOk(id);
+  $("id-next").disabled = !ok;
+  display.classList.toggle("id-bad", complete && !ok);
+  if (complete && !ok) say(msg("js.kiosk.id_invalid"), "error");
+  else if (msgEl.classList.contains("notice-error")) say("");
+}
+
+function press(key) {
+  if (key === "back") state.id = state.id.slice(0, -1);
+  else if (key === "clear") state.id = "";
+  else if (state.id.length < 18) {
+    if (key === "X" && state.id.length !== 17) return;
+    state.id += key;
+  }
+  renderId();
+}
+
+// ---------------------------------------------------------------------------------------------- face gate
+
+function setInstruction(text, kind = "") {
+  const el = $("face-instruction");
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+function stopCamera() {
+  if (state.camera) state.camera.stop();
+  state.camera = null;
+}
+
+function toJpeg(canvas) {
+  return new Promise((resolve, reject) => {
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("no frame"))), "image/jpeg", 0.9);
+  });
+}
+
+async function faceLogin() {
+  if (state.busy) return;
+  state.busy = true;
+  $("face-retry").hidden = true;
+  show("face");
+  say("");
+  setInstruction(msg("js.kiosk.face_preparing"));
+  const video = $("face-video");
+  try {
+    const challenge = await api("/api/v1/citizen/face/challenge", {
+      method: "POST", body: { id_number: state.id }, token: null,
+    });
+    state.camera = await openCamera(video, { facingMode: "user", width: 640, height: 480 });
+    setInstruction(msg("js.kiosk.face_look"));
+    await sleep(LOOK_LEAD_MS);
+    const count = challenge.frames || 8;
+    const interval = challenge.interval_ms || 250;
+    const turn = challenge.action === "turn_right" ? "js.kiosk.face_turn_right" : "js.kiosk.face_turn_left";
+    const canvas = document.createElement("canvas");
+    const form = new FormData();
+    form.append("challenge_id", challenge.challenge_id);
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await sleep(interval);
+      drawFrame(video, canvas, 640);
+      form.append("frames", await toJpeg(canvas), `frame-${i}.jpg`);
+      if (i === FRONTAL_FRAMES - 1) setInstruction(msg(turn), "turn");
+    }
+    stopCamera();
+    setInstruction(msg("js.kiosk.face_checking"));
+    const result = await api("/api/v1/citizen/face/login", { method: "POST", body: form, token: null });
+    setToken(result.token);
+    state.holder = result.holder;
+    state.id = "";
+    renderId();
+    await enterHome();
+  } catch (e) {
+    stopCamera();
+    if (state.holder === null) {
+      setInstruction(problem(e), "error");
+      $("face-retry").hidden = e instanceof ApiError && e.error === "LOCKED";
+      say(problem(e), "error");
+    } else {
+      say(problem(e), "error");
+    }
+  } finally {
+    state.busy = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- home
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "href" || k === "type") {
+      node.setAttribute(k, v);
+    } else node[k] = v;
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+const STATUS_CLASS = { valid: "badge-ok", approved: "badge-ok", pending: "", revoked: "badge-bad",
+  expired: "badge-bad", rejected: "badge-bad", suspended: "badge-bad" };
+function badge(status) {
+  return el("span", { class: `badge ${STATUS_CLASS[status] ?? ""}`, text: msg(`js.status.${status}`, {}, status),
+    "data-status": status });
+}
+
+function day(iso) {
+  return iso ? String(iso).slice(0, 10) : msg("js.kiosk.long_term");
+}
+
+function renderLicences(list) {
+  const ul = $("licence-list");
+  ul.replaceChildren();
+  if (!list.length) ul.append(el("li", { class: "empty", text: msg("js.kiosk.no_licences") }));
+  for (const lic of list) {
+    const dl = el("dl", { class: "kv" });
+    for (const f of lic.fields || []) {
+      if (f.value === null || f.value === undefined || f.value === "" || typeof f.value === "object") continue;
+      dl.append(el("dt", { text: en && f.title_en ? f.title_en : f.title }),
+        el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
+    }
+    ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
+      el("div", { class: "licence-head" }, el("h3", { text: lic.type_name }), badge(lic.status)),
+      el("p", { class: "card-desc", text: `${lic.issuer} · ${msg("js.kiosk.valid_until")} ${day(lic.valid_until)}` }),
+      dl));
+  }
+}
+
+function renderProofTypes(types) {
+  const ul = $("proof-types");
+  ul.replaceChildren();
+  for (const pt of types.filter((p) => p.mode === "instant")) {
+    const button = el("button", { class: "btn proof-type", type: "button", "data-type": pt.key,
+      "data-testid": `proof-type-${pt.key}` },
+    el("span", { class: "proof-type-name", text: en && pt.name_en ? pt.name_en : pt.name }),
+    el("span", { class: "proof-type-desc", text: msg("js.kiosk.validity_days", { days: pt.validity_days }) }));
+    button.addEventListener("click", () => createProof(pt));
+    ul.append(el("li", {}, button));
+  }
+}
+
+function renderMyProofs(list) {
+  const ul = $("my-proofs");
+  ul.replaceChildren();
+  if (!list.length) ul.append(el("li", { class: "empty", text: msg("js.kiosk.no_proofs") }));
+  for (const p of list) {
+    const again = el("button", { class: "btn", type: "button", text: msg("js.kiosk.show_again") });
+    again.addEventListener("click", () => showProof(p));
+    ul.append(el("li", { class: "record-row", "data-testid": "my-proof", "data-proof-id": p.proof_id },
+      el("div", {}, el("strong", { text: p.type_name }), " ", badge(p.status),
+        el("div", { class: "card-desc mono", text: `${p.proof_id} · ${day(p.issued_at)}` })),
+      p.status === "valid" ? again : null));
+  }
+}
+
+function renderApplications(list) {
+  const ul = $("my-applications");
+  ul.replaceChildren();
+  if (!list.length) ul.append(el("li", { class: "empty", text: msg("js.kiosk.no_applications") }));
+  for (const a of list) {
+    ul.append(el("li", { class: "record-row", "data-testid": "my-application", "data-status": a.status },
+      el("div", {}, el("strong", { text: a.type_name }), " ", badge(a.status),
+        el("div", { class: "card-desc", text: `${a.purpose || ""} · ${day(a.created_at)}` }),
+        a.reason ? el("div", { class: "reason", text: msg("js.apply.reason", { reason: a.reason }) }) : null)));
+  }
+}
+
+async function loadOptional(path) {
+  try {
+    return await api(path);
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401)) throw e;
+    return [];
+  }
+}
+
+async function enterHome() {
+  show("home");
+  const h = state.holder || {};
+  $("holder-name").textContent = h.name_masked || "";
+  $("holder-id").textContent = h.id_masked || "";
+  startIdle();
+  selectTab("proofs");
+  say(msg("js.kiosk.loading"));
+  try {
+    const [licences, types, proofs, apps] = await Promise.all([
+      api("/api/v1/citizen/licences"),
+      api("/api/v1/catalogue/proof-types", { token: null }),
+      loadOptional("/api/v1/proofs"),
+      loadOptional("/api/v1/proof-applications"),
+    ]);
+    renderLicences(licences);
+    renderProofTypes(types);
+    renderMyProofs(proofs);
+    renderApplications(apps);
+    say("");
+  } catch (e) {
+    say(problem(e), "error");
+    if (e instanceof ApiError && e.status === 401) logout("expired");
+  }
+}
+
+function selectTab(name) {
+  for (const tab of document.querySelectorAll(".kiosk-tabs .tab")) {
+    const on = tab.dataset.tab === name;
+    tab.setAttribute("aria-selected", on ? "true" : "false");
+    $(`panel-${tab.dataset.tab}`).hidden = !on;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- proofs
+
+async function fetchPdf(url) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
+    credentials: "same-origin" });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
+  }
+  return response.blob();
+}
+
+function releasePdf() {
+  const frame = $("proof-frame");
+  frame.removeAttribute("src");
+  if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
+  state.blobUrl = null;
+}
+
+async function createProof(pt) {
+  if (state.busy) return;
+  state.busy = true;
+  say(msg("js.kiosk.making", { name: en && pt.name_en ? pt.name_en : pt.name }));
+  try {
+    const made = await api("/api/v1/proofs", { method: "POST", body: { type: pt.key } });
+    await showProof({ ...made, type_name: en && pt.name_en ? pt.name_en : pt.name });
+    loadOptional("/api/v1/proofs").then(renderMyProofs, () => {});
+  } catch (e) {
+    say(problem(e), "error");
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function showProof(p) {
+  releasePdf();
+  state.proof = p;
+  show("proof");
+  $("proof-title").textContent = p.type_name || "";
+  $("proof-number").textContent = p.proof_id;
+  $("proof-expires").textContent = day(p.expires_at);
+  const link = $("proof-verify-link");
+  link.href = p.verify_url || `/v/${p.proof_id}`;
+  link.textContent = p.verify_url || `/v/${p.proof_id}`;
+  $("proof-print").disabled = true;
+  showMessage($("print-msg"), msg("js.kiosk.pdf_loading"));
+  try {
+    // the kiosk shows the proof to print it: fetched as a print, so the usage log says "printed at a kiosk"
+    const blob = await fetchPdf(`${p.download_url || `/api/v1/proofs/${p.proof_id}`}?disposition=print`);
+    state.blobUrl = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
+    $("proof-frame").src = state.blobUrl;
+    root.dataset.pdfBytes = String(blob.size);
+    $("proof-print").disabled = false;
+    showMessage($("print-msg"), msg("js.kiosk.ready_to_print"), "ok");
+    say("");
+  } catch (e) {
+    showMessage($("print-msg"), problem(e), "error");
+  }
+}
+
+function printProof() {
+  const frame = $("proof-frame");
+  let printed = false;
+  try {
+    // Chromium prints the PDF viewer's document (the sealed PDF itself) when its frame is asked to print
+    if (frame.contentWindow && state.blobUrl) {
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
+      printed = true;
+    }
+  } catch {
+    printed = false;
+  }
+  if (!printed) window.print(); // fallback: this page's .print-area (number, validity, check address)
+  root.dataset.printed = state.proof ? state.proof.proof_id : "";
+  showMessage($("print-msg"), msg("js.kiosk.printed"), "ok");
+}
+
+// ---------------------------------------------------------------------------------------------- idle / logout
+
+function renderIdle() {
+  const note = $("idle-note");
+  note.textContent = msg("js.kiosk.idle_note", { seconds: state.idleLeft });
+  note.classList.toggle("idle-warn", state.idleLeft <= IDLE_WARN_S);
+}
+
+function touch() {
+  if (state.idleTimer === null) return;
+  state.idleLeft = IDLE_S;
+  renderIdle();
+}
+
+function startIdle() {
+  stopIdle();
+  state.idleLeft = IDLE_S;
+  renderIdle();
+  state.idleTimer = setInterval(() => {
+    if (state.busy) return; // a face check or a proof being made is not idleness
+    state.idleLeft -= 1;
+    renderIdle();
+    if (state.idleLeft <= 0) logout("idle");
+  }, 1000);
+}
+
+function stopIdle() {
+  if (state.idleTimer !== null) clearInterval(state.idleTimer);
+  state.idleTimer = null;
+}
+
+function logout(reason = "manual") {
+  stopIdle();
+  stopCamera();
+  releasePdf();
+  clearToken();
+  state.holder = null;
+  state.proof = null;
+  state.id = "";
+  state.busy = false;
+  for (const id of ["licence-list", "proof-types", "my-proofs", "my-applications"]) $(id).replaceChildren();
+  for (const id of ["holder-name", "holder-id", "proof-number", "proof-title"]) $(id).textContent = "";
+  delete root.dataset.printed;
+  delete root.dataset.pdfBytes;
+  renderId();
+  show("id");
+  root.dataset.loggedOut = reason;
+  say(msg(`js.kiosk.logged_out_${reason}`, {}, msg("js.kiosk.logged_out_manual")), reason === "idle" ? "warn" : "ok");
+}
+
+// ---------------------------------------------------------------------------------------------- wiring
+
+clearToken();
+for (const button of document.querySelectorAll("[data-key]")) {
+  button.addEventListener("click", () => press(button.dataset.key));
+}
+document.addEventListener("keydown", (ev) => {
+  if (root.dataset.step !== "id" && root.dataset.step !== undefined) return;
+  if (/^[0-9]$/.test(ev.key)) press(ev.key);
+  else if (ev.key === "x" || ev.key === "X") press("X");
+  else if (ev.key === "Backspace") press("back");
+  else if (ev.key === "Enter" && !$("id-next").disabled) faceLogin();
+});
+$("id-next").addEventListener("click", faceLogin);
+$("face-retry").addEventListener("click", faceLogin);
+$("face-cancel").addEventListener("click", () => {
+  stopCamera();
+  show("id");
+});
+$("kiosk-logout").addEventListener("click", () => logout("manual"));
+$("proof-back").addEventListener("click", () => {
+  releasePdf();
+  show("home");
+});
+$("proof-print").addEventListener("click", printProof);
+for (const tab of document.querySelectorAll(".kiosk-tabs .tab")) {
+  tab.addEventListener("click", () => selectTab(tab.dataset.tab));
+}
+for (const type of ["pointerdown", "keydown", "touchstart", "wheel"]) {
+  document.addEventListener(type, touch, { passive: true, capture: true });
+}
+root.dataset.step = "id";
+renderId();

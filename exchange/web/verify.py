@@ -1,0 +1,111 @@
+"""``/verify``: anyone checks a proof — paste the QR text (or the ``/v/<number>`` address, or the number) or
+upload the PDF — and sees the verdict with reason codes and the masked record.
+
+The department verification API (POST /api/v1/proofs/verify) needs a department token, which a browser must
+never hold; so this page posts to its own public endpoint, ``POST /verify/check``, which runs the same checks
+(:func:`exchange.proofs.service.verify_pdf` / ``verify_qr``: seal or QR signature against the current trust
+list, then the exchange's record — NOT_FOUND, REVOKED, EXPIRED) as the public actor and answers with the
+public, fully masked record of ``GET /api/v1/public/proofs/{id}`` (never the entitled department view). A bare
+number (or a ``/v/`` address without its signed fragment) can only be looked up, not verified: the answer says
+so (``kind`` "number"). Each check lands in the holder's usage log like a scan of the public page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import UploadFile
+
+from exchange.deps import Ctx, DbSession
+from exchange.kit.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from exchange.web.templating import render
+
+router = APIRouter()
+
+MAX_QR_TEXT: Final = 1024
+#: A proof number on its own or at the end of a ``/v/<number>`` address without the signed fragment.
+_NUMBER_RE: Final = re.compile(r"(?:/v/)?([0-9A-Za-z]+(?:-[0-9A-Za-z]+){4})/?$")
+
+
+@router.get("/verify", name="verify", response_class=HTMLResponse)
+def verify_page(request: Request) -> HTMLResponse:
+    return render(request, "verify.html")
+
+
+async def _read_input(request: Request, limit: int) -> bytes | str:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=2)
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput("send the proof as the multipart field 'file'", code="FILE_MISSING", field="file")
+            data = await upload.read(limit + 1)
+        finally:
+            await form.close()
+        if len(data) > limit:
+            raise PayloadTooLarge(f"the file exceeds {limit} bytes", field="file")
+        return data
+    if ctype == "application/json":
+        try:
+            doc = json.loads(await request.body())
+        except ValueError as exc:
+            raise InvalidInput("body is not JSON", code="INVALID_JSON", field="body") from exc
+        text = doc.get("qr_text") if isinstance(doc, dict) else None
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_QR_TEXT:
+            raise InvalidInput('expected {"qr_text": "..."} (at most 1024 characters)', field="qr_text")
+        return text.strip()
+    raise UnsupportedMediaType("send multipart/form-data with file=PDF, or JSON {qr_text}", field="content-type")
+
+
+@router.post("/verify/check", name="verify_check", response_class=JSONResponse)
+async def verify_check(request: Request, ctx: Ctx, session: DbSession) -> JSONResponse:
+    """The public check behind ``/verify``: ``{valid, codes, verdict, kind, proof}`` with masked data only."""
+    payload = await _read_input(request, ctx.settings.max_upload_bytes)
+
+    def work() -> dict[str, Any]:
+        # heavy imports (pyHanko, reportlab) only when a check is asked for: page modules import cheaply
+        from exchange.proofs import service
+        from exchange.usage.service import Actor
+
+        actor = Actor("public", "公开核验页")
+        if isinstance(payload, str) and "#" not in payload and not payload.upper().startswith("LXP1."):
+            match = _NUMBER_RE.search(payload)
+            if match is None:
+                raise InvalidInput("neither a proof QR nor a proof number", code="MALFORMED", field="qr_text")
+            record = service.public_record(ctx, session, match.group(1).upper())
+            status = str(record["status"])
+            codes = [] if status == "valid" else [status.upper()]
+            return {
+                "valid": not codes,
+                "codes": codes,
+                "kind": "number",
+                "verdict": f"RECORD: {status}",
+                "proof": record,
+            }
+        if isinstance(payload, bytes):
+            verdict = service.verify_pdf(ctx, session, payload, department_id="public", actor=actor)
+            kind = "pdf"
+        else:
+            verdict = service.verify_qr(ctx, session, payload, department_id="public", actor=actor)
+            kind = "qr"
+        proof: dict[str, Any] | None = None
+        proof_id = (verdict.proof or {}).get("proof_id")
+        if isinstance(proof_id, str):
+            proof = service.public_record(ctx, session, proof_id, log=False)
+        return {
+            "valid": verdict.valid,
+            "codes": list(verdict.codes),
+            "verdict": verdict.verdict,
+            "kind": kind,
+            "proof": proof,
+        }
+
+    result = await anyio.to_thread.run_sync(work)
+    body = json.loads(json.dumps(result, default=str, ensure_ascii=False))
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
