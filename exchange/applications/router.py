@@ -53,7 +53,7 @@ def list_review_queue(
     ctx: Ctx, session: DbSession, clerk: Reviewer,
     status: Annotated[Literal["pending", "approved", "rejected"], Query()] = "pending",
 ) -> list[dict[str, Any]]:
-    reviewer = service.Reviewer(clerk.id, str(clerk.department_id), clerk.actor)
+    reviewer = service.Reviewer(clerk.id, clerk.department_id, clerk.actor)
     return service.queue(ctx, session, reviewer, status=status)
 
 
@@ -61,6 +61,6 @@ def list_review_queue(
              summary="Approve (the proof is made and sealed) or reject with a reason")
 def review_proof(ctx: Ctx, session: DbSession, clerk: Reviewer, body: ReviewIn,
                  application_id: Annotated[str, APPLICATION_ID]) -> dict[str, Any]:
-    reviewer = service.Reviewer(clerk.id, str(clerk.department_id), clerk.actor)
+    reviewer = service.Reviewer(clerk.id, clerk.department_id, clerk.actor)
     row = service.review(ctx, session, reviewer, application_id, decision=body.decision, reason=body.reason)
     return service.view_for_citizen(ctx, row)
