@@ -27,6 +27,7 @@ const state = {
   pollTimer: null,
   shownRequests: new Set(),
   typeNames: null,
+  heldTypes: null,
 };
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -275,6 +276,7 @@ function logout(reason) {
     /* storage unavailable: nothing kept */
   }
   state.shownRequests.clear();
+  state.heldTypes = null;
   $("request-list").replaceChildren();
   $("requests").hidden = true;
   $("licence-list").replaceChildren();
@@ -309,6 +311,7 @@ async function loadLicences() {
   const list = $("licence-list");
   try {
     const [licences, names] = await Promise.all([call("/api/v1/citizen/licences"), typeNames()]);
+    state.heldTypes = new Set(licences.filter((l) => l.status === "valid").map((l) => l.type));
     list.replaceChildren();
     if (!licences.length) list.append(el("p", { class: "muted", text: msg("js.citizen.no_licences") }));
     for (const lic of licences) {
@@ -342,8 +345,10 @@ function requesterText(r) {
 function licencesBlock(licences) {
   const ul = el("ul", { class: "request-licences" });
   for (const lic of licences || []) {
-    ul.append(el("li", {},
+    const notHeld = state.heldTypes !== null && !state.heldTypes.has(lic.type);
+    ul.append(el("li", { class: notHeld ? "not-held" : "" },
       el("strong", { text: pick(lic, "type_name") }),
+      notHeld ? el("span", { class: "not-held-note", text: msg("js.citizen.not_held") }) : null,
       el("span", { class: "field-names", text: (lic.fields || []).map((f) => pick(f, "title")).join(en ? ", " : "、") })));
   }
   return ul;

@@ -322,8 +322,9 @@ async function pollCase() {
   const key = ENDED[status] || "js.counter.consent_none";
   setCaseStatus(status, msg(key), "error");
   if (state.pulled) {
-    // the citizen withdrew after the pull: say so beside what was received
+    // the citizen withdrew after the pull: take the received data off the screen, keep the checklist
     showMessage($("case-status"), msg("js.counter.withdrawn_after_pull"), "error");
+    $("case-licences").replaceChildren(el("p", { class: "muted", text: msg("js.counter.licences_removed") }));
   }
 }
 
