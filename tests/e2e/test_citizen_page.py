@@ -30,7 +30,7 @@ from tests.e2e.test_counter_flow import (
     read_page_qr,
 )
 from tests.fixtures.browser import AppBuilder, LiveServer
-from tests.fixtures.faces import head_turn_frames, to_jpeg
+from tests.fixtures.faces import Direction, head_turn_frames, to_jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +53,7 @@ def api_face_login(base_url: str, id_number: str = PERSONA_ID) -> dict[str, Any]
         challenge = client.post("/api/v1/citizen/face/challenge", json={"id_number": id_number})
         assert challenge.status_code == 200, challenge.text
         ch = challenge.json()
-        direction = "left" if ch["action"] == "turn_left" else "right"
+        direction: Direction = "left" if ch["action"] == "turn_left" else "right"
         frames = head_turn_frames("astronaut", direction, n=ch["frames"])
         files = [("frames", (f"f{i}.jpg", to_jpeg(f), "image/jpeg")) for i, f in enumerate(frames)]
         login = client.post("/api/v1/citizen/face/login", data={"challenge_id": ch["challenge_id"]}, files=files)

@@ -40,7 +40,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures.browser import AppBuilder, LiveServer
-from tests.fixtures.faces import head_turn_frames
+from tests.fixtures.faces import Direction, head_turn_frames
 from tests.fixtures.y4m import qr_frames, write_y4m
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ MATTER_NAME = "教师资格认定"
 PHONE = (390, 844)
 COUNTER = (1440, 1000)
 FPS = 10
-TURN_DIRECTION = "left"
+TURN_DIRECTION: Direction = "left"
 TURN_ACTION = "turn_left"
 MAX_CHALLENGE_TRIES = 30
 
@@ -99,7 +99,7 @@ def countdown_s(base_url: str) -> int:
     return int(match.group(1))
 
 
-def head_turn_video(path: Path, countdown: int, direction: str = TURN_DIRECTION) -> Path:
+def head_turn_video(path: Path, countdown: int, direction: Direction = TURN_DIRECTION) -> Path:
     """Frontal for the countdown + 0.5 s, a 1.2 s turn, then the turned pose held for 3 s (see module doc).
 
     The capture starts after the countdown plus the camera's start-up latency (measured ≈ 0.1 s), so its first
@@ -109,7 +109,7 @@ def head_turn_video(path: Path, countdown: int, direction: str = TURN_DIRECTION)
     (embedding distance < 0.45 between consecutive frames) to call it IDENTITY_CHANGED.
     """
     ramp_frames = round(1.2 * FPS)
-    frames = head_turn_frames("astronaut", direction, n=3 + ramp_frames, frontal=3)  # type: ignore[arg-type]
+    frames = head_turn_frames("astronaut", direction, n=3 + ramp_frames, frontal=3)
     frontal, ramp = frames[0], frames[3:]
     held = [frontal] * round((countdown + 0.5) * FPS) + list(ramp) + [ramp[-1]] * (3 * FPS)
     return write_y4m(path, held, fps=FPS)

@@ -152,7 +152,7 @@ function showChallenge(ch) {
   heading.textContent = msg(ch.action === "turn_left" ? "js.citizen.turn_left" : "js.citizen.turn_right");
   $("face-instructions").textContent = msg(
     ch.action === "turn_left" ? "js.citizen.instructions_left" : "js.citizen.instructions_right");
-  $("face-overlay").textContent = "";
+  $("face-overlay").textContent = msg("js.citizen.camera_on_start");
   showMessage($("face-msg"), "");
   $("face-go").hidden = false;
   $("face-go").disabled = false;
