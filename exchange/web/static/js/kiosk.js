@@ -290,8 +290,15 @@ function selectTab(name) {
 // ---------------------------------------------------------------------------------------------- proofs
 
 async function fetchPdf(url) {
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
-    credentials: "same-origin" });
+  let response;
+  // a proof made a moment ago may not be visible yet (the unit of work commits as the response goes out):
+  // a 404 right after creating it is retried a few times before it counts
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 0) await sleep(300 * attempt);
+    response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
+      credentials: "same-origin" });
+    if (response.status !== 404) break;
+  }
   if (!response.ok) {
     const data = await response.json().catch(() => ({}));
     throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);

@@ -84,7 +84,9 @@ async function decide(app, decision, item) {
     });
     showMessage(msgEl, decision === "approve" ? msg("js.review.approved", { number: done.proof_id || "" })
       : msg("js.review.rejected"), "ok");
-    await load();
+    // decided: take it off this list now (reloading at once could still see it pending for a moment)
+    item.remove();
+    if (!$("review-queue").children.length) render([]);
   } catch (e) {
     for (const b of item.querySelectorAll("button")) b.disabled = false;
     fail(e);
