@@ -1,0 +1,308 @@
+"""The face gate: challenge → live frames → liveness + match against the photo on record → citizen session.
+
+The reference is the photo on record with public security: the ``photo`` disclosure of the citizen's
+居民身份证 (``resident_id_card``) licence in the registry, decrypted with ``credential_of``. Frames are analysed by
+the dlib engine (:mod:`exchange.face`), loaded once per process. This module is CPU-bound: routers call it from
+a worker thread (``anyio.to_thread.run_sync``), never on the event loop.
+
+Outcomes, each recorded in the holder's usage log (``face_login`` / ``face_login_failed``):
+
+* BAD_IMAGE / NO_FACE / MULTIPLE_FACES / LOW_QUALITY (422) — the frames cannot be used; a clear message in
+  ``detail.message`` / ``detail.message_zh``; not counted toward the lockout (no face was compared);
+* LIVENESS_FAILED (401, ``detail.reason`` = the liveness code) and FACE_MISMATCH (401) — counted; after
+  ``face_max_failures`` counted failures the ID number is locked out for ``face_lockout_s`` (LOCKED, 423);
+* success — failures reset, a citizen session (JWT typ "citizen", amr ["face"]).
+
+A challenge is single use (``used_nonces`` scope ``face-chal``), bound to the ID number it was asked for, and
+expires after two minutes. Challenges are handed out for any well-formed ID number, so the endpoint does not
+tell who is in the registry; an ID number without a usable photo on record fails as FACE_MISMATCH.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from schemas.identifiers import IdentifierError, mask_citizen_id, mask_name, parse_citizen_id
+from verifier.errors import MalformedInput
+from verifier.sdjwt import parse_sd_jwt, unpack
+
+from ..context import AppContext
+from ..departments.repository import consume_nonce
+from ..face.engine import FaceAnalysis, FaceEngine, FaceError, FaceErrorCode
+from ..face.liveness import Challenge, LivenessCode, check_liveness
+from ..kit.errors import ExchangeError, Forbidden, InvalidInput, Locked, Unauthenticated
+from ..licences import repository as licence_repo
+from ..licences.service import credential_of, effective_status
+from ..models import Licence
+from ..usage import service as usage
+from ..usage.service import Actor
+from . import repository
+from .audit import keep, refuse
+from .session import IssuedSession, decrypt_id, encrypt_id, issue_session
+
+CHALLENGE_TYP: Final = "face-challenge"
+CHALLENGE_TTL_S: Final = 120
+FRAMES: Final = 8
+INTERVAL_MS: Final = 250
+MIN_FRAMES: Final = 3
+MAX_FRAMES: Final = 12
+MAX_FRAME_BYTES: Final = 2 * 1024 * 1024
+REFERENCE_TYPE: Final = "resident_id_card"
+ACTIONS: Final[dict[str, Challenge]] = {"turn_left": Challenge.TURN_LEFT, "turn_right": Challenge.TURN_RIGHT}
+
+SELF = Actor("citizen", "本人（人脸识别）")
+UNKNOWN = Actor("citizen", "未认证的请求")
+
+_MISMATCH = ("The face does not match the photo on record.", "人脸与登记照片不一致。")
+_LOCKED = ("Too many failed attempts. Face login is locked for a while; try again later or go to a counter.",
+           "失败次数过多，人脸登录已暂时锁定，请稍后再试或前往窗口办理。")
+
+
+@dataclass(frozen=True)
+class Holder:
+    name_masked: str | None
+    id_masked: str
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session: IssuedSession
+    holder: Holder
+
+
+def _message(en: str, zh: str, **extra: Any) -> dict[str, Any]:
+    return {"message": en, "message_zh": zh, **extra}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_mode(ctx: AppContext, mode: str) -> None:
+    allowed = ctx.settings.face_mode
+    if allowed != "both" and allowed != mode:
+        raise Forbidden(f"face authentication mode '{mode}' is disabled here", code="FACE_MODE_DISABLED")
+
+
+def _parse_id(id_number: str) -> str:
+    try:
+        return parse_citizen_id(id_number.strip().upper(), field="id_number").number
+    except IdentifierError as exc:
+        raise InvalidInput(str(exc), code=exc.code, field="id_number") from exc
+
+
+def _locked_error(until: datetime) -> Locked:
+    return Locked(_message(*_LOCKED, locked_until=until.isoformat()), code="LOCKED")
+
+
+# -- challenge ------------------------------------------------------------------------------------------------
+
+def create_challenge(ctx: AppContext, session: Session, id_number: str) -> dict[str, Any]:
+    _check_mode(ctx, "local")
+    number = _parse_id(id_number)
+    hid = ctx.protector.holder_hash(number)
+    until = repository.locked_until(session, hid, _now())
+    if until is not None:
+        raise _locked_error(until)
+    action = secrets.choice(sorted(ACTIONS))
+    token = ctx.tokens.encode(CHALLENGE_TYP, {"hid": hid, "enc": encrypt_id(ctx, number), "act": action},
+                              CHALLENGE_TTL_S)
+    expires = _now() + timedelta(seconds=CHALLENGE_TTL_S)
+    return {"challenge_id": token, "action": action, "frames": FRAMES, "interval_ms": INTERVAL_MS,
+            "expires_at": expires.replace(microsecond=0).isoformat()}
+
+
+# -- reference photo ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reference:
+    licence: Licence
+    name: str | None
+    photo: bytes | None
+
+
+def reference_of(ctx: AppContext, session: Session, holder_hash: str) -> Reference | None:
+    """The holder's current 居民身份证 licence and the photo and name it discloses (None if there is none)."""
+    lt = ctx.catalogue.licence_types[REFERENCE_TYPE]
+    rows = [r for r in licence_repo.for_holder(session, holder_hash, type_codes=[lt.code])
+            if effective_status(r) == "valid"]
+    if not rows:
+        return None
+    row = rows[0]
+    try:
+        disclosed = unpack(parse_sd_jwt(credential_of(row, ctx.protector))).disclosed
+    except MalformedInput:
+        return Reference(row, None, None)
+    name = disclosed.get(lt.holder_name_field)
+    photo_b64 = disclosed.get("photo")
+    photo: bytes | None = None
+    if isinstance(photo_b64, str):
+        try:
+            photo = base64.b64decode(photo_b64, validate=True)
+        except (binascii.Error, ValueError):
+            photo = None
+    return Reference(row, name if isinstance(name, str) else None, photo)
+
+
+_REF_CACHE_SIZE: Final = 256
+_ref_lock = threading.Lock()
+
+
+def _reference_embedding(ctx: AppContext, engine: FaceEngine, ref: Reference) -> np.ndarray[Any, Any] | None:
+    """Embedding of the photo on record, cached per licence content (the photo is re-analysed only when the
+    licence changes). None when the photo has no single usable face."""
+    if ref.photo is None:
+        return None
+    cache: OrderedDict[str, np.ndarray[Any, Any] | None] = ctx.extras.setdefault("face_reference_cache",
+                                                                               OrderedDict())
+    key = ref.licence.content_digest
+    with _ref_lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    try:
+        embedding: np.ndarray[Any, Any] | None = engine.analyse(ref.photo).embedding
+    except FaceError:
+        embedding = None
+    with _ref_lock:
+        cache[key] = embedding
+        while len(cache) > _REF_CACHE_SIZE:
+            cache.popitem(last=False)
+    return embedding
+
+
+# -- login ----------------------------------------------------------------------------------------------------
+
+def _holder(ref: Reference | None, number: str) -> Holder:
+    name = ref.name if ref is not None else None
+    return Holder(mask_name(name) if name else None, mask_citizen_id(number))
+
+
+def _count_failure(ctx: AppContext, session: Session, hid: str, error: ExchangeError) -> ExchangeError:
+    failures, until = repository.add_failure(session, hid, now=_now(), max_failures=ctx.settings.face_max_failures,
+                                             lockout_s=ctx.settings.face_lockout_s)
+    if isinstance(error.detail, dict):
+        error.detail["attempts_left"] = max(ctx.settings.face_max_failures - failures, 0)
+        if until is not None:
+            error.detail["locked_until"] = until.isoformat()
+            error.detail["attempts_left"] = 0
+    return error
+
+
+def _analyse_frames(engine: FaceEngine, frames: list[bytes]) -> list[FaceAnalysis | None]:
+    """Analyse every frame. A frame without a usable face becomes None; if fewer than MIN_FRAMES are usable,
+    raise the commonest reason (NO_FACE / LOW_QUALITY) with its citizen-facing message."""
+    out: list[FaceAnalysis | None] = []
+    reasons: Counter[FaceErrorCode] = Counter()
+    for frame in frames:
+        try:
+            out.append(engine.analyse(frame))
+        except FaceError as exc:
+            if exc.face_code in (FaceErrorCode.NO_FACE, FaceErrorCode.LOW_QUALITY):
+                reasons[exc.face_code] += 1
+                out.append(None)
+            else:
+                raise
+    if sum(a is not None for a in out) < MIN_FRAMES:
+        code = reasons.most_common(1)[0][0] if reasons else FaceErrorCode.NO_FACE
+        raise FaceError(code, f"{sum(a is not None for a in out)} of {len(frames)} frames usable")
+    return out
+
+
+def _face_refusal(exc: FaceError) -> ExchangeError:
+    kind_error = InvalidInput if exc.kind == "invalid" else ExchangeError
+    return kind_error(_message(exc.message, exc.message_zh), code=exc.code)
+
+
+def login(ctx: AppContext, session: Session, challenge_id: str, frames: list[bytes],
+          engine: FaceEngine | None = None) -> LoginResult:
+    """Check a challenge's frames. Runs the face engine: call from a worker thread."""
+    _check_mode(ctx, "local")
+    try:
+        claims = ctx.tokens.decode(CHALLENGE_TYP, challenge_id)
+    except Unauthenticated as exc:
+        code = "CHALLENGE_EXPIRED" if exc.code == "TOKEN_EXPIRED" else "CHALLENGE_INVALID"
+        raise Unauthenticated("the face challenge is invalid or expired; ask for a new one", code=code) from exc
+    hid, action = str(claims.get("hid", "")), str(claims.get("act", ""))
+    if len(hid) != 64 or action not in ACTIONS:
+        raise Unauthenticated("the face challenge is invalid", code="CHALLENGE_INVALID")
+    number = decrypt_id(ctx, str(claims.get("enc", "")))
+    if not MIN_FRAMES <= len(frames) <= MAX_FRAMES:
+        raise InvalidInput(f"send {MIN_FRAMES}–{MAX_FRAMES} frames", code="BAD_FRAME_COUNT", field="frames")
+    for frame in frames:
+        if not frame or len(frame) > MAX_FRAME_BYTES:
+            raise InvalidInput(f"each frame must be 1 byte to {MAX_FRAME_BYTES} bytes", code="BAD_IMAGE",
+                               field="frames")
+
+    def failed(error: ExchangeError) -> ExchangeError:
+        return refuse(session, error, holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
+                      subject={"method": "local"}, outcome="failed")
+
+    until = repository.locked_until(session, hid, _now())
+    if until is not None:
+        raise failed(_locked_error(until))
+    nonce = hashlib.sha256(str(claims["jti"]).encode()).hexdigest()
+    if not consume_nonce(session, "face-chal", nonce, datetime.fromtimestamp(int(claims["exp"]) + 60, UTC)):
+        raise failed(Unauthenticated("this face challenge was already used; ask for a new one",
+                                     code="CHALLENGE_USED"))
+    keep(session)  # the challenge is spent whatever happens next
+
+    engine = engine or FaceEngine.shared()
+    try:
+        analyses = _analyse_frames(engine, frames)
+    except FaceError as exc:
+        raise failed(_face_refusal(exc)) from exc
+    liveness = check_liveness(analyses, ACTIONS[action])
+    if not liveness.passed:
+        error = Unauthenticated(_message(liveness.reason, liveness.reason_zh, reason=liveness.code.value),
+                                code="LIVENESS_FAILED")
+        raise failed(_count_failure(ctx, session, hid, error))
+    ref = reference_of(ctx, session, hid)
+    ref_embedding = _reference_embedding(ctx, engine, ref) if ref is not None else None
+    probe = analyses[liveness.frontal_index if liveness.frontal_index is not None else 0]
+    matched = False
+    if ref_embedding is not None and probe is not None:
+        result = engine.match(ref_embedding, probe, threshold=ctx.settings.face_threshold)
+        matched = result.matched
+    if not matched:
+        raise failed(_count_failure(ctx, session, hid, Unauthenticated(_message(*_MISMATCH),
+                                                                         code="FACE_MISMATCH")))
+    repository.clear_failures(session, hid)
+    usage.record(session, hid, "face_login", SELF, subject={"method": "local",
+                                                            "liveness": LivenessCode.PASSED.value})
+    issued = issue_session(ctx, holder_hash=hid, enc=encrypt_id(ctx, number), method="local")
+    return LoginResult(issued, _holder(ref, number))
+
+
+def login_with_assertion(ctx: AppContext, session: Session, assertion: str) -> LoginResult:
+    """Accept a signed face-authentication assertion from the external identity platform."""
+    from .assertion import verify_assertion
+
+    _check_mode(ctx, "assertion")
+    verified = verify_assertion(ctx, assertion)
+    number = _parse_id(verified.subject)
+    hid = ctx.protector.holder_hash(number)
+    until = repository.locked_until(session, hid, _now())
+    if until is not None:
+        raise refuse(session, _locked_error(until), holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
+                     subject={"method": "assertion"}, outcome="failed")
+    nonce = hashlib.sha256(f"{verified.issuer}\x00{verified.jti}".encode()).hexdigest()
+    if not consume_nonce(session, "face-assert", nonce, verified.expires_at + timedelta(seconds=120)):
+        raise refuse(session, Unauthenticated("assertion already used", code="ASSERTION_REPLAYED"),
+                     holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
+                     subject={"method": "assertion"}, outcome="failed")
+    ref = reference_of(ctx, session, hid)
+    usage.record(session, hid, "face_login", SELF, subject={"method": "assertion", "issuer": verified.issuer})
+    issued = issue_session(ctx, holder_hash=hid, enc=encrypt_id(ctx, number), method="assertion")
+    return LoginResult(issued, _holder(ref, number))

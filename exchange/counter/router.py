@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from ..citizens.audit import keep_refusals
+from ..deps import Ctx, DbSession
+from . import auth, service
+from .auth import CounterClerk
+
+router = APIRouter(prefix="/api/v1/counter", tags=["counter"])
+
+CaseId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=auth.MAX_PASSWORD_CHARS)
+
+
+class ScanIn(BaseModel):
+    matter: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    qr_text: str = Field(min_length=1, max_length=512)
+
+
+@router.post("/login", operation_id="counter_login", summary="Clerk login → clerk session token")
+def counter_login(ctx: Ctx, session: DbSession, body: LoginIn) -> dict[str, Any]:
+    token, ttl, clerk = auth.login(ctx, session, body.username, body.password)
+    return {"token": token, "token_type": "Bearer", "expires_in": ttl, "clerk": clerk.view()}
+
+
+@router.post("/scan", operation_id="counter_scan",
+             summary="Scan a citizen's dynamic QR for a matter → case + pending consent request")
+def counter_scan(ctx: Ctx, session: DbSession, clerk: CounterClerk, body: ScanIn) -> dict[str, Any]:
+    """Errors: QR_MALFORMED (422), QR_INVALID (403), QR_EXPIRED (410), QR_USED (409), UNKNOWN_MATTER (422)."""
+    with keep_refusals(session):
+        return service.scan(ctx, session, clerk, body.matter, body.qr_text)
+
+
+@router.get("/cases/{case_id}", operation_id="get_case",
+            summary="A case: consent status and the matter's checklist")
+def get_case(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId) -> dict[str, Any]:
+    with keep_refusals(session):
+        return service.get_case(ctx, session, clerk, case_id)
+
+
+@router.post("/cases/{case_id}/pull", operation_id="pull_licences",
+             summary="Pull the consented licences: SD-JWT presentations of the matter's fields, verified")
+def pull_licences(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId) -> dict[str, Any]:
+    """403 with CONSENT_PENDING / CONSENT_DECLINED / CONSENT_WITHDRAWN / CONSENT_EXPIRED or NOT_CASE_OWNER."""
+    with keep_refusals(session):
+        return service.pull(ctx, session, clerk, case_id)

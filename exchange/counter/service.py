@@ -1,0 +1,204 @@
+"""The counter flow: scan (QR → case + pending consent) → the citizen approves → pull.
+
+A pull returns, for each licence type the consent covers, one SD-JWT *presentation* that discloses only the
+matter's fields (``verifier.sdjwt.select_disclosures``), verified by ``verifier.licence.verify_licence``
+against the current trust list with the registry's status, plus the matter's checklist: which required
+materials an e-licence now satisfies and which remain for paper or other routes.
+
+Only the clerk who scanned may read or pull the case; the consent must be approved, not withdrawn and not
+expired. Every scan, pull and refusal is recorded in the citizen's usage log (refusals survive the request's
+rollback, see :mod:`exchange.citizens.audit`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from schemas.catalogue import Matter
+from verifier.licence import verify_licence
+from verifier.sdjwt import select_disclosures
+
+from ..citizens.audit import refuse
+from ..context import AppContext
+from ..kit.errors import Forbidden, InvalidInput, NotFound
+from ..licences import repository as licence_repo
+from ..licences.service import credential_of, effective_status
+from ..models import CounterCase, Licence
+from ..qr import service as qr
+from ..trust.service import current_trust_list
+from ..usage import service as usage
+from ..usage.service import Actor
+from . import consents, repository
+from .auth import ClerkCaller
+
+CASE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
+MATTER_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_REGISTRY_STATUS: Final = {"valid": "valid", "revoked": "revoked", "suspended": "suspended",
+                           "expired": "expired"}
+
+
+def actor(clerk: ClerkCaller) -> Actor:
+    return Actor("clerk", f"{clerk.name}（{clerk.username}）", clerk.place)
+
+
+def _matter(ctx: AppContext, matter_key: str) -> Matter:
+    matter = ctx.catalogue.matters.get(matter_key) if MATTER_RE.fullmatch(matter_key) else None
+    if matter is None:
+        raise InvalidInput("unknown matter", code="UNKNOWN_MATTER", field="matter")
+    return matter
+
+
+def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str, qr_text: str) -> dict[str, Any]:
+    matter = _matter(ctx, matter_key)
+    try:
+        redeemed = qr.redeem(ctx, session, qr_text)
+    except qr.QrRefused as refused:
+        raise refuse(session, refused.error, holder_hash=refused.holder_hash, action="scan_refused",
+                     actor=actor(clerk), matter_key=matter.key) from None
+    now = datetime.now(UTC)
+    case = CounterCase(id=secrets.token_hex(16), clerk_id=clerk.id, matter_key=matter.key,
+                       holder_hash=redeemed.holder_hash, status="open", created_at=now)
+    session.add(case)
+    session.flush()
+    consent = consents.new_consent(ctx, consent_id=secrets.token_hex(16), case_id=case.id,
+                                   holder_hash=redeemed.holder_hash, clerk_id=clerk.id, matter=matter, now=now)
+    session.add(consent)
+    session.flush()
+    subject = {"case_id": case.id, "consent_id": consent.id}
+    usage.record(session, redeemed.holder_hash, "counter_scan", actor(clerk), matter_key=matter.key,
+                 subject=subject)
+    usage.record(session, redeemed.holder_hash, "consent_requested", actor(clerk), matter_key=matter.key,
+                 subject={**subject, "licences": sorted(consent.requested)})
+    return {"case_id": case.id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
+            "matter_name": matter.name, "expires_at": consent.expires_at.isoformat(),
+            "requested": consents.licences_view(ctx.catalogue, consent.requested)}
+
+
+def _own_case(session: Session, clerk: ClerkCaller, case_id: str, op: str) -> CounterCase:
+    case = repository.get_case(session, case_id) if CASE_ID_RE.fullmatch(case_id) else None
+    if case is None:
+        raise NotFound("no such case", code="CASE_NOT_FOUND")
+    if case.clerk_id != clerk.id:
+        raise refuse(session, Forbidden("this case belongs to another counter", code="NOT_CASE_OWNER"),
+                     holder_hash=case.holder_hash, action="pull_refused", actor=actor(clerk),
+                     matter_key=case.matter_key, subject={"case_id": case.id, "op": op})
+    return case
+
+
+def checklist(matter: Matter, satisfied: dict[str, str]) -> list[dict[str, Any]]:
+    """``satisfied``: licence type key → licence id of a valid licence of that type."""
+    out = []
+    for material in matter.materials:
+        by = next(({"type": alt.licence_type, "licence_id": satisfied[alt.licence_type]}
+                   for alt in material.satisfied_by if alt.licence_type in satisfied), None)
+        out.append({"material": material.id, "name": material.name, "name_en": material.name_en,
+                    "required": material.required, "satisfied": by is not None, "by": by,
+                    "electronic": bool(material.satisfied_by)})
+    return out
+
+
+def _remaining(items: list[dict[str, Any]]) -> list[str]:
+    return [i["material"] for i in items if i["required"] and not i["satisfied"]]
+
+
+def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys: list[str]
+                  ) -> dict[str, Licence]:
+    codes = {ctx.catalogue.licence_types[k].code: k for k in type_keys if k in ctx.catalogue.licence_types}
+    best: dict[str, Licence] = {}
+    for row in licence_repo.for_holder(session, holder_hash, type_codes=list(codes)):
+        key = codes[row.type_code]
+        current = best.get(key)
+        if current is None or (effective_status(current) != "valid" and effective_status(row) == "valid"):
+            best[key] = row
+    return best
+
+
+def get_case(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
+    case = _own_case(session, clerk, case_id, "get_case")
+    matter = _matter(ctx, case.matter_key)
+    consent = repository.consent_for_case(session, case.id)
+    status = consents.effective_status(consent) if consent is not None else "none"
+    satisfied: dict[str, str] = {}
+    if consent is not None and status == "approved" and case.holder_hash is not None:
+        # After approval the counter may know which requested licences exist (metadata only, no content).
+        for key, row in _best_by_type(ctx, session, case.holder_hash, list(consents.allowed(ctx.catalogue,
+                                                                                           consent))).items():
+            if effective_status(row) == "valid":
+                satisfied[key] = row.licence_id
+    items = checklist(matter, satisfied)
+    return {"case_id": case.id, "matter": matter.key, "matter_name": matter.name,
+            "consent_id": consent.id if consent else None, "consent_status": status,
+            "consent_expires_at": consent.expires_at.isoformat() if consent else None,
+            "requested": consents.licences_view(ctx.catalogue, consents.allowed(ctx.catalogue, consent))
+            if consent else [],
+            "checklist": items, "remaining": _remaining(items)}
+
+
+_CONSENT_REFUSALS: Final = {
+    "pending": ("the citizen has not approved the request yet", "CONSENT_PENDING"),
+    "declined": ("the citizen declined the request", "CONSENT_DECLINED"),
+    "withdrawn": ("the citizen withdrew the consent", "CONSENT_WITHDRAWN"),
+    "expired": ("the consent has expired; scan a new QR code", "CONSENT_EXPIRED"),
+    "none": ("no consent for this case", "CONSENT_REQUIRED"),
+}
+
+
+def _status_source(rows: dict[str, Licence]) -> Callable[[str], str | None]:
+    by_id = {row.licence_id: row for row in rows.values()}
+
+    def status(licence_id: str) -> str | None:
+        row = by_id.get(licence_id)
+        if row is None:
+            return "not_found"
+        return _REGISTRY_STATUS.get(effective_status(row))
+
+    return status
+
+
+def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
+    case = _own_case(session, clerk, case_id, "pull")
+    matter = _matter(ctx, case.matter_key)
+    consent = repository.consent_for_case(session, case.id)
+    status = consents.effective_status(consent) if consent is not None else "none"
+    if consent is None or status != "approved" or case.holder_hash is None or consent.clerk_id != clerk.id \
+            or consent.holder_hash != case.holder_hash:
+        detail, code = _CONSENT_REFUSALS.get(status, ("the consent does not cover this pull", "CONSENT_INVALID"))
+        raise refuse(session, Forbidden(detail, code=code), holder_hash=case.holder_hash, action="pull_refused",
+                     actor=actor(clerk), matter_key=matter.key, subject={"case_id": case.id})
+    permitted = consents.allowed(ctx.catalogue, consent)
+    rows = _best_by_type(ctx, session, consent.holder_hash, list(permitted))
+    trust = current_trust_list(ctx, session)
+    status_of = _status_source(rows)
+    now = datetime.now(UTC)
+    licences: list[dict[str, Any]] = []
+    satisfied: dict[str, str] = {}
+    for type_key, fields in permitted.items():
+        row = rows.get(type_key)
+        if row is None:
+            continue
+        lt = ctx.catalogue.licence_types[type_key]
+        presentation = select_disclosures(credential_of(row, ctx.protector), fields)
+        result = verify_licence(presentation, trust, now=now, status=status_of, catalogue=ctx.catalogue)
+        disclosed = {k: v for k, v in result.disclosed.items() if k in fields}
+        if result.valid:
+            satisfied[type_key] = row.licence_id
+        licences.append({
+            "licence_id": row.licence_id, "type": type_key, "type_name": lt.name,
+            "issuer": result.issuer, "presentation": presentation,
+            "verification": {"valid": result.valid, "codes": list(result.codes), "verdict": result.verdict},
+            "fields": disclosed,
+        })
+    items = checklist(matter, satisfied)
+    case.status = "pulled"
+    usage.record(session, consent.holder_hash, "pull", actor(clerk), matter_key=matter.key, subject={
+        "case_id": case.id, "consent_id": consent.id,
+        "licences": [{"licence_id": lic["licence_id"], "type": lic["type"], "fields": sorted(lic["fields"])}
+                     for lic in licences]})
+    return {"case_id": case.id, "matter": matter.key, "licences": licences, "checklist": items,
+            "remaining": _remaining(items)}
