@@ -113,7 +113,6 @@ def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, see
 def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizens: int, seed: int,
                report: ProvisionReport, say: Progress) -> None:
     from issuers.records import SystemOfRecord
-
     from schemas.identifiers import make_licence_identifier
 
     from .licences import repository as licence_repo
@@ -140,3 +139,8 @@ def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizen
                 report.licences_created += 1
             else:
                 report.licences_existing += 1
+    from .counter.provision import DEMO_CLERKS_FILE, ensure_demo_clerks
+
+    say(f"demo clerks (passwords in {ctx.settings.data_dir / DEMO_CLERKS_FILE})")
+    with unit_of_work(ctx.sessions) as session:
+        report.clerks = ensure_demo_clerks(session, ctx)
