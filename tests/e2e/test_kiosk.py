@@ -26,7 +26,7 @@ import pytest
 
 from issuers.records import PERSONAS
 from schemas.identifiers import mask_citizen_id, mask_name
-from tests.fixtures.faces import head_turn_frames
+from tests.fixtures.faces import Direction, head_turn_frames
 from tests.fixtures.y4m import write_y4m
 
 PERSONA = PERSONAS[0]  # 李建华, person A's face; one mortgaged flat
@@ -59,9 +59,9 @@ def live_app_builder() -> Callable[[Path, str], Any]:
     return demo_app_builder
 
 
-def head_turn_video(path: Path, direction: str = "left") -> Path:
+def head_turn_video(path: Path, direction: Direction = "left") -> Path:
     """Frontal for FRONTAL_S, a head turn over RAMP_FRAMES frames, then held for HOLD_S (10 fps, 640×480)."""
-    frames = head_turn_frames("astronaut", direction, n=3 + RAMP_FRAMES, frontal=3)  # type: ignore[arg-type]
+    frames = head_turn_frames("astronaut", direction, n=3 + RAMP_FRAMES, frontal=3)
     frontal, ramp = frames[0], frames[3:]
     sequence = [frontal] * int(FRONTAL_S * VIDEO_FPS) + ramp + [ramp[-1]] * int(HOLD_S * VIDEO_FPS)
     return write_y4m(path, sequence, fps=VIDEO_FPS)

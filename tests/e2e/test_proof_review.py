@@ -20,7 +20,7 @@ import pytest
 
 from issuers.records import PERSONAS
 from tests.e2e.test_kiosk import demo_app_builder
-from tests.fixtures.faces import Person, head_turn_frames, to_jpeg
+from tests.fixtures.faces import Direction, Person, head_turn_frames, to_jpeg
 
 CITIZEN_TOKEN_KEY = "licex.citizen.token"
 FACES: dict[int, Person] = {0: "astronaut", 1: "hopper"}  # only personas 0 and 1 can log in by face
@@ -37,7 +37,7 @@ def api_face_token(base_url: str, persona: int) -> str:
         challenge = client.post("/api/v1/citizen/face/challenge", json={"id_number": PERSONAS[persona].id_number})
         challenge.raise_for_status()
         body = challenge.json()
-        direction = "left" if body["action"] == "turn_left" else "right"
+        direction: Direction = "left" if body["action"] == "turn_left" else "right"
         frames = head_turn_frames(FACES[persona], direction)
         files = [("frames", (f"f{i}.jpg", to_jpeg(f), "image/jpeg")) for i, f in enumerate(frames)]
         login = client.post("/api/v1/citizen/face/login", data={"challenge_id": body["challenge_id"]}, files=files)
@@ -73,7 +73,7 @@ def apply(page: Any, type_key: str, purpose: str) -> str:
     item.wait_for()
     app_id = item.get_attribute("data-id")
     assert app_id
-    return app_id
+    return str(app_id)
 
 
 def refresh_until(page: Any, locator: Any, attempts: int = 5) -> None:

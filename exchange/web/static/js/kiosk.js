@@ -28,6 +28,7 @@ const state = {
   blobUrl: null,
   proof: null,
   busy: false,
+  session: 0, // bumped by every logout: a face check still running when 退出 is pressed must not log in
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -114,6 +115,7 @@ function toJpeg(canvas) {
 async function faceLogin() {
   if (state.busy) return;
   state.busy = true;
+  const session = state.session;
   $("face-retry").hidden = true;
   show("face");
   say("");
@@ -141,12 +143,14 @@ async function faceLogin() {
     stopCamera();
     setInstruction(msg("js.kiosk.face_checking"));
     const result = await api("/api/v1/citizen/face/login", { method: "POST", body: form, token: null });
+    if (session !== state.session) return; // logged out (or gone back) meanwhile
     setToken(result.token);
     state.holder = result.holder;
     state.id = "";
     renderId();
     await enterHome();
   } catch (e) {
+    if (session !== state.session) return; // cancelled: nothing to report
     stopCamera();
     if (state.holder === null) {
       setInstruction(problem(e), "error");
@@ -156,7 +160,7 @@ async function faceLogin() {
       say(problem(e), "error");
     }
   } finally {
-    state.busy = false;
+    if (session === state.session) state.busy = false;
   }
 }
 
@@ -404,6 +408,7 @@ function stopIdle() {
 }
 
 function logout(reason = "manual") {
+  state.session += 1;
   stopIdle();
   stopCamera();
   releasePdf();
@@ -438,6 +443,8 @@ document.addEventListener("keydown", (ev) => {
 $("id-next").addEventListener("click", faceLogin);
 $("face-retry").addEventListener("click", faceLogin);
 $("face-cancel").addEventListener("click", () => {
+  state.session += 1;
+  state.busy = false;
   stopCamera();
   show("id");
 });
