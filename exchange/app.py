@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from .config import Settings
 from .context import AppContext
+from .deps import Ctx
 from .kit.http import BodyLimitMiddleware, install_error_handlers
 
 API_DESCRIPTION = """
@@ -53,10 +55,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
 
 def _health(app: FastAPI) -> None:
-    from sqlalchemy import text
-
-    from .deps import Ctx
-
     @app.get("/healthz", operation_id="health", tags=["ops"], summary="Liveness and database reachability")
     def health(ctx: Ctx) -> dict[str, str]:
         with ctx.engine.connect() as conn:

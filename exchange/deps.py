@@ -28,7 +28,9 @@ def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> Iterator[Sessio
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits when the route returns, BEFORE the response is sent — a client
+# never sees a success whose commit then fails (the default "request" scope would commit after sending).
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def bearer_token(creds: HTTPAuthorizationCredentials | None, request: Request | None = None,

@@ -14,6 +14,7 @@ not an event loop (it runs pyHanko's coroutine with ``asyncio.run``); inside a l
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 from collections.abc import Sequence
 
@@ -166,8 +167,19 @@ class PdfSealer:
         location: str = DEFAULT_LOCATION,
         contact: str | None = None,
     ) -> bytes:
-        """Return ``pdf_bytes`` with a PAdES signature appended as an incremental update."""
-        return asyncio.run(self.seal_async(pdf_bytes, reason=reason, location=location, contact=contact))
+        """Return ``pdf_bytes`` with a PAdES signature appended as an incremental update.
+
+        Safe to call from a thread that already runs an event loop (the coroutine then runs on a helper thread)."""
+
+        def run() -> bytes:
+            return asyncio.run(self.seal_async(pdf_bytes, reason=reason, location=location, contact=contact))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run).result()
 
     async def seal_async(
         self,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from verifier.licence import verify_licence
-from verifier.trust import TrustList
-
 from exchange.admin.service import revoke_certificate
 from exchange.kit.db import unit_of_work
 from issuers.pki import cert_fingerprint
 from tests.fixtures.exchange import ExchangeEnv
+from verifier.licence import verify_licence
+from verifier.trust import TrustList
 
 
 def test_trust_list_is_signed_and_lists_departments(exchange: ExchangeEnv) -> None:
