@@ -40,6 +40,12 @@ def test_signing_input_covers_kind_id_and_expiry() -> None:
     assert token.mac not in base
 
 
+def _lower_first_letter(token: str) -> str:
+    """Lower-case one base32 letter (the random payload may start with digits 2-7, which have no case)."""
+    i = next(k for k in range(4, len(token)) if token[k].isalpha())
+    return token[:i] + token[i].lower() + token[i + 1 :]
+
+
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
@@ -48,7 +54,7 @@ def test_signing_input_covers_kind_id_and_expiry() -> None:
         (lambda t: "eyJhbGciOiJIUzI1NiJ9.eyJ0eXAiOiJjaXRpemVuIn0.sig", "BAD_PREFIX"),
         (lambda t: t[:-1], "BAD_LENGTH"),
         (lambda t: t + "A", "BAD_LENGTH"),
-        (lambda t: t[:10] + t[10].lower() + t[11:], "BAD_CHARSET"),
+        (lambda t: _lower_first_letter(t), "BAD_CHARSET"),
         (lambda t: t[:10] + "1" + t[11:], "BAD_CHARSET"),
         (lambda t: t[:-4] + "====", "BAD_CHARSET"),
         (lambda t: "X" * 5000, "BAD_LENGTH"),

@@ -8,6 +8,7 @@
 
 import { api as apiCall, ApiError, errorText, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
+import { el } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const en = pageLang() === "en";
@@ -32,18 +33,6 @@ const DETAILS = {
 };
 
 let types = [];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function problem(e) {
   const d = e && e.detail;

@@ -7,6 +7,7 @@
 import { api, ApiError, errorText, showMessage } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
+import { el } from "./dom.js";
 
 const TOKEN_KEY = "licex.citizen.token";
 const HOLDER_KEY = "licex.citizen.holder";
@@ -31,22 +32,6 @@ const state = {
 };
 
 // ---------------------------------------------------------------------------------------------- helpers
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("data-") || k === "role" || k.startsWith("aria-")) node.setAttribute(k, v);
-    else node[k] = v;
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function token() {
   try {

@@ -7,6 +7,7 @@
 import { api, ApiError, errorText, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { startQrScanner } from "./qrscan.js";
+import { el } from "./dom.js";
 
 const TOKEN_KEY = "licex.clerk.token";
 const CLERK_KEY = "licex.clerk.profile";
@@ -27,22 +28,6 @@ const state = {
   pulled: false,
   titles: {},
 };
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("data-") || k === "role" || k.startsWith("aria-")) node.setAttribute(k, v);
-    else node[k] = v;
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 const pick = (obj, key) => (en && obj[`${key}_en`]) || obj[key] || "";
 

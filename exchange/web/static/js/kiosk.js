@@ -10,6 +10,7 @@
 import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage } from "./api.js";
 import { drawFrame, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
+import { el } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("kiosk");
@@ -165,20 +166,6 @@ async function faceLogin() {
 }
 
 // ---------------------------------------------------------------------------------------------- home
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role" || k === "href" || k === "type") {
-      node.setAttribute(k, v);
-    } else node[k] = v;
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 const STATUS_CLASS = { valid: "badge-ok", approved: "badge-ok", pending: "", revoked: "badge-bad",
   expired: "badge-bad", rejected: "badge-bad", suspended: "badge-bad" };

@@ -7,6 +7,7 @@
 
 import { api, ApiError, errorText, showMessage } from "./api.js";
 import { msg } from "./i18n.js";
+import { el } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "licex.review.token";
@@ -15,18 +16,6 @@ const msgEl = $("review-msg");
 let status = "pending";
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function call(path, options = {}) {
   return api(path, { ...options, token: token() });
