@@ -7,6 +7,8 @@ demo:
 
 test:
 	@scripts/bootstrap.sh dev
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 lint:
