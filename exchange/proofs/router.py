@@ -68,12 +68,19 @@ def list_my_proofs(ctx: Ctx, session: DbSession, citizen: Citizen) -> list[dict[
             summary="The sealed PDF of one of the citizen's proofs (logged as a download or a print)",
             responses={200: {"content": {"application/pdf": {}}, "description": "the sealed proof"}})
 def get_proof(ctx: Ctx, session: DbSession, citizen: Citizen, proof_id: Annotated[str, PROOF_ID],
-              disposition: Annotated[Literal["download", "print"], Query()] = "download") -> Response:
+              disposition: Annotated[Literal["download", "view", "print"], Query()] = "download") -> Response:
     row, pdf = service.pdf_for_holder(ctx, session, proof_id, holder_hash=citizen.holder_hash,
                                       actor=citizen.actor, disposition=disposition)
-    kind = "inline" if disposition == "print" else "attachment"
+    kind = "attachment" if disposition == "download" else "inline"
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'{kind}; filename="{row.id}.pdf"', "Cache-Control": "no-store"})
+
+
+@router.post("/proofs/{proof_id}/print", operation_id="record_proof_print",
+             summary="Record that a terminal printed one of the citizen's proofs (usage log)")
+def record_proof_print(session: DbSession, citizen: Citizen, proof_id: Annotated[str, PROOF_ID]) -> dict[str, str]:
+    row = service.record_print(session, proof_id, holder_hash=citizen.holder_hash, actor=citizen.actor)
+    return {"proof_id": row.id, "recorded": "proof_printed"}
 
 
 async def _verify_input(request: Request, limit: int) -> tuple[str, bytes | str]:

@@ -52,7 +52,7 @@ TYPE_CODES: Mapping[str, str] = {
 _RANDOM_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I O S V Z: nothing to misread on paper
 _RANDOM_LEN = 9
 
-Disposition = Literal["download", "print"]
+Disposition = Literal["download", "view", "print"]
 
 
 @dataclass(frozen=True)
@@ -206,9 +206,18 @@ def pdf_for_holder(ctx: AppContext, session: Session, proof_id: str, *, holder_h
     if row.holder_hash != holder_hash:
         raise NotFound("no such proof", code="PROOF_NOT_FOUND")  # do not tell others it exists
     pdf = ctx.protector.decrypt(row.pdf_enc, PDF_CONTEXT)
-    action = "proof_printed" if disposition == "print" else "proof_downloaded"
+    action = {"print": "proof_printed", "view": "proof_viewed"}.get(disposition, "proof_downloaded")
     usage.record(session, holder_hash, action, actor, subject={"proof_id": row.id, "type": row.type_key})
     return row, pdf
+
+
+def record_print(session: Session, proof_id: str, *, holder_hash: str, actor: Actor) -> Proof:
+    """A terminal printed one of the holder's proofs (the PDF was already fetched for display)."""
+    row = _load(session, proof_id)
+    if row.holder_hash != holder_hash:
+        raise NotFound("no such proof", code="PROOF_NOT_FOUND")
+    usage.record(session, holder_hash, "proof_printed", actor, subject={"proof_id": row.id, "type": row.type_key})
+    return row
 
 
 def list_for_holder(ctx: AppContext, session: Session, holder_hash: str) -> list[dict[str, Any]]:

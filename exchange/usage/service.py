@@ -25,7 +25,7 @@ GENESIS = "0" * 64
 ACTIONS = frozenset({
     "licence_issued", "licence_status", "face_login", "face_login_failed", "qr_created", "counter_scan",
     "scan_refused", "consent_requested", "consent_approved", "consent_declined", "consent_withdrawn",
-    "pull", "pull_refused", "proof_created", "proof_printed", "proof_downloaded", "proof_verified",
+    "pull", "pull_refused", "proof_created", "proof_printed", "proof_downloaded", "proof_viewed", "proof_verified",
     "proof_applied", "proof_reviewed", "kiosk_view",
 })
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from issuers.records import PERSONAS
@@ -158,7 +159,7 @@ def test_kiosk_face_login_licences_instant_proof_print_and_logout(
         fetched.append((real.status, real.headers.get("content-type", ""), real.body()))
         route.fulfill(response=real)
 
-    page.route("**/api/v1/proofs/*?disposition=print", record_pdf)
+    page.route("**/api/v1/proofs/*?disposition=view", record_pdf)
     page.get_by_test_id("proof-type-realty_query").click()
     page.locator("#proof-print:not([disabled])").wait_for(timeout=60_000)
     assert len(fetched) == 1
@@ -192,6 +193,13 @@ def test_kiosk_face_login_licences_instant_proof_print_and_logout(
     assert calls == [frame_src], calls
     assert page.locator("#kiosk").get_attribute("data-printed") == number
     screenshot(page, "kiosk-06-printed")
+    # the usage log says "printed" only now that 打印 was pressed (the preview was logged as a view)
+    token = page.evaluate("sessionStorage.getItem('licex.token')")
+    entries = httpx.get(f"{live_server}/api/v1/citizen/usage", headers={"Authorization": f"Bearer {token}"},
+                        timeout=30).json()
+    actions = [(e["action"], e["subject"].get("proof_id")) for e in entries]
+    assert ("proof_printed", number) in actions and ("proof_viewed", number) in actions, actions
+    assert actions.index(("proof_printed", number)) < actions.index(("proof_viewed", number))  # newest first
     # the page's own print view carries the number and the check address (only .print-area prints)
     page.emulate_media(media="print")
     screenshot(page, "kiosk-07-print-view")

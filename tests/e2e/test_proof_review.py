@@ -77,7 +77,7 @@ def apply(page: Any, type_key: str, purpose: str) -> str:
 
 
 def refresh_until(page: Any, locator: Any, attempts: int = 5) -> None:
-    """Press 刷新 until ``locator`` shows (the decision is committed as the reviewer's response goes out)."""
+    """Press 刷新 until ``locator`` shows (the reviewer's page and the citizen's page poll independently)."""
     for _ in range(attempts):
         page.get_by_test_id("apply-refresh").click()
         page.wait_for_timeout(300)

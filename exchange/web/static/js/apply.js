@@ -120,15 +120,9 @@ function renderList(list) {
   }
 }
 
-async function refresh(expectId = null) {
+async function refresh() {
   try {
-    let list = await api("/api/v1/proof-applications");
-    // just submitted: the new application may become visible a moment after the 201 (commit after response)
-    for (let attempt = 1; expectId && attempt <= 4 && !list.some((a) => a.id === expectId); attempt++) {
-      await new Promise((r) => setTimeout(r, 250 * attempt));
-      list = await api("/api/v1/proof-applications");
-    }
-    renderList(list);
+    renderList(await api("/api/v1/proof-applications"));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) needLogin();
     showMessage(msgEl, problem(e), "error");
@@ -159,7 +153,7 @@ async function submit(ev) {
     const made = await api("/api/v1/proof-applications", { method: "POST", body: { type, purpose, details } });
     showMessage(msgEl, msg("js.apply.submitted", { id: made.id }), "ok");
     $("apply-purpose").value = "";
-    await refresh(made.id);
+    await refresh();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) needLogin();
     showMessage(msgEl, problem(e), "error");

@@ -281,15 +281,8 @@ function selectTab(name) {
 // ---------------------------------------------------------------------------------------------- proofs
 
 async function fetchPdf(url) {
-  let response;
-  // a proof made a moment ago may not be visible yet (the unit of work commits as the response goes out):
-  // a 404 right after creating it is retried a few times before it counts
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 0) await sleep(300 * attempt);
-    response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
-      credentials: "same-origin" });
-    if (response.status !== 404) break;
-  }
+  const response = await fetch(url, {
+    headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" }, credentials: "same-origin" });
   if (!response.ok) {
     const data = await response.json().catch(() => ({}));
     throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
@@ -332,8 +325,8 @@ async function showProof(p) {
   $("proof-print").disabled = true;
   showMessage($("print-msg"), msg("js.kiosk.pdf_loading"));
   try {
-    // the kiosk shows the proof to print it: fetched as a print, so the usage log says "printed at a kiosk"
-    const blob = await fetchPdf(`${p.download_url || `/api/v1/proofs/${p.proof_id}`}?disposition=print`);
+    // shown first (logged as a view); the print itself is logged when 打印 is pressed
+    const blob = await fetchPdf(`${p.download_url || `/api/v1/proofs/${p.proof_id}`}?disposition=view`);
     state.blobUrl = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
     $("proof-frame").src = state.blobUrl;
     root.dataset.pdfBytes = String(blob.size);
@@ -345,8 +338,16 @@ async function showProof(p) {
   }
 }
 
-function printProof() {
+async function printProof() {
   const frame = $("proof-frame");
+  if (state.proof) {
+    try {
+      await api(`/api/v1/proofs/${state.proof.proof_id}/print`, { method: "POST", token: getToken() });
+    } catch (e) {
+      showMessage($("print-msg"), problem(e), "error");
+      return;
+    }
+  }
   let printed = false;
   try {
     // Chromium prints the PDF viewer's document (the sealed PDF itself) when its frame is asked to print
