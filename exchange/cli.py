@@ -62,9 +62,9 @@ def init(data_dir: DataDir = DEFAULT_DATA_DIR,
 
 
 def _urls(base: str) -> dict[str, str]:
-    return {"citizen": f"{base}/citizen", "apply": f"{base}/citizen/apply", "counter": f"{base}/counter", "kiosk": f"{base}/kiosk",
-            "verify": f"{base}/verify", "review": f"{base}/review", "api_docs": f"{base}/docs",
-            "openapi": f"{base}/openapi.json", "trust_list": f"{base}/api/v1/trust-list"}
+    return {"citizen": f"{base}/citizen", "apply": f"{base}/citizen/apply", "counter": f"{base}/counter",
+            "kiosk": f"{base}/kiosk", "verify": f"{base}/verify", "review": f"{base}/review",
+            "api_docs": f"{base}/docs", "openapi": f"{base}/openapi.json", "trust_list": f"{base}/api/v1/trust-list"}
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
