@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,46 +29,10 @@ PASSPHRASE = b"bench-only-passphrase"
 
 
 def _sample_doc(i: int) -> Any:
-    from exchange.proofs.document import ProofDocument, ProofTable
+    """The has-property 有无房证明 sample of the proof tests (rare glyphs, a table), numbered per iteration."""
+    from tests.exchange.proofs.samples import real_estate_with_property
 
-    return ProofDocument(
-        title="不动产登记信息查询结果证明",
-        number=f"BDC-2024-1121-{i:06d}",
-        proof_type="real_estate_record",
-        holder_rows=(
-            ("查询申请人", "王𠇔䶮"),
-            ("身份证号", "430102199003071234"),
-            ("查询时点", "2024年11月21日10时30分"),
-            ("查询范围", "长沙市内六区及长沙县、望城区、浏阳市、宁乡市"),
-        ),
-        body=("经查询长沙市不动产登记信息系统，截至查询时点，申请人名下不动产登记信息如下：",),
-        table=ProofTable.of(
-            ["序号", "权利人", "证件号", "不动产权证号", "坐落", "规划用途", "限制状态"],
-            [
-                [
-                    "1",
-                    "王𠇔䶮",
-                    "430102199003071234",
-                    "湘(2021)长沙市不动产权第0123456号",
-                    "长沙市岳麓区麓谷街道枫林三路1099号麓谷林语小区桂园12栋2单元1803室",
-                    "住宅",
-                    "抵押",
-                ]
-            ],
-            col_widths=[0.5, 1.1, 2.5, 2.0, 2.8, 0.9, 0.9],
-        ),
-        result_text="以上为申请人名下全部不动产登记记录。",
-        notes=(
-            "本结果仅反映查询时点长沙市不动产登记信息系统中的登记信息。",
-            "商品房预售合同备案信息不在本次查询范围内。",
-        ),
-        validity_note="本证明自出具之日起30日内有效。",
-        extracted_by="长沙市不动产登记中心",
-        produced_by="长沙市数据资源管理局",
-        extracted_at=datetime(2024, 11, 21, 10, 30, 5),
-        issuer_name="长沙市不动产登记中心",
-        issued_on=date(2024, 11, 21),
-    )
+    return replace(real_estate_with_property(), number=f"BDC-2024-1121-{i:06d}")
 
 
 def make_keys(directory: Path) -> dict[str, str]:
