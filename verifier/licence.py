@@ -4,7 +4,7 @@ Order of checks: parse (MALFORMED) → header: ES256 only (BAD_SIGNATURE), ``typ
 signer listed for ``iss`` with use ``licence`` (UNKNOWN_ISSUER) → signature (BAD_SIGNATURE). Those stop early:
 nothing in an unauthenticated payload is reported. After a good signature every further problem is collected:
 CHAIN_INVALID, REVOKED, ISSUER_NOT_AUTHORISED, NOT_YET_VALID / EXPIRED (60 s leeway), DISCLOSURE_TAMPERED,
-REVOKED / SUSPENDED / EXPIRED / NOT_FOUND from the optional status source, SCHEMA_MISMATCH.
+REVOKED / SUSPENDED / EXPIRED / NOT_FOUND / STATUS_UNAVAILABLE from the status step, SCHEMA_MISMATCH.
 
 Chain model: the signing certificate must have been valid at the signing time ``iat`` (and ``iat`` may not lie
 in the future), so a 20-year ID card stays verifiable after its department's 2-year certificate has expired.
@@ -15,14 +15,14 @@ fails with REVOKED. Retired keys must be destroyed (see README, "Trust").
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from verifier.errors import MalformedInput, StatusUnavailable
+from verifier.errors import MalformedInput
 from verifier.jose import es256_verify, parse_x5c
 from verifier.result import Code, LicenceVerification, verdict_line
 from verifier.sdjwt import parse_sd_jwt, unpack
+from verifier.status_check import StatusSource, check_status
 from verifier.trust import TrustList, fingerprint
 
 if TYPE_CHECKING:
@@ -35,14 +35,6 @@ VCT_PREFIX = "urn:licex:licence-type:"
 LEEWAY_SECONDS = 60
 #: Disclosable claims that are not face fields (licence_no is disclosable when it is the holder's code).
 HOLDER_CLAIMS = ("holder_name", "holder_code", "licence_no")
-#: ``status(licence_id)`` -> "valid" | "revoked" | "suspended" | "expired" | "not_found" | None (unknown).
-StatusSource = Callable[[str], str | None]
-_STATUS_CODES = {
-    "revoked": Code.REVOKED,
-    "suspended": Code.SUSPENDED,
-    "expired": Code.EXPIRED,
-    "not_found": Code.NOT_FOUND,
-}
 
 
 class _Findings:
@@ -77,8 +69,15 @@ def verify_licence(
     status: StatusSource | None = None,
     catalogue: Catalogue | None = None,
     check_schema: bool = True,
+    require_status: bool | None = None,
 ) -> LicenceVerification:
-    """Verify one licence (issuance or presentation form). Never raises for bad input: see the result."""
+    """Verify one licence (issuance or presentation form). Never raises for bad input: see the result.
+
+    Status (fail closed, see :mod:`verifier.status_check`): a licence whose payload names a status list, or a
+    call that passes ``status``, must have its status learnt — otherwise STATUS_UNAVAILABLE (not valid,
+    verdict INDETERMINATE). ``require_status=True`` demands it for every licence; ``require_status=False`` skips
+    the step explicitly (``details["status"] == "not_checked"``).
+    """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     at = int(moment.timestamp())
 
@@ -159,16 +158,7 @@ def verify_licence(
     if isinstance(exp, int) and exp <= at - LEEWAY_SECONDS:
         found.add(Code.EXPIRED, "exp has passed")
 
-    if status is not None:
-        try:
-            state = status(licence_id)
-        except StatusUnavailable as exc:
-            details["status"] = "unavailable"
-            details["status_error"] = exc.detail
-        else:
-            details["status"] = state if state is not None else "unknown"
-            if state in _STATUS_CODES:
-                found.add(_STATUS_CODES[state], f"status source reports {state}")
+    _status_step(payload.get("status"), licence_id, status, require_status, found, details)
 
     if check_schema:
         _check_schema(claims, disclosed, licence_type, vct, catalogue, found, details)
@@ -190,6 +180,22 @@ def verify_licence(
         disclosed=disclosed,
         metadata=metadata,
     )
+
+
+def _status_step(
+    claim: object,
+    licence_id: str,
+    status: StatusSource | None,
+    require: bool | None,
+    found: _Findings,
+    details: dict[str, Any],
+) -> None:
+    outcome = check_status(claim, licence_id, status, require=require)
+    details.update(outcome.details)
+    if outcome.code is not None:
+        found.add(outcome.code, outcome.note or outcome.code)
+    elif outcome.note:
+        details["status_note"] = outcome.note
 
 
 def _check_schema(

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from schemas.canonical import canonical_json
 from verifier.result import Code, VerificationResult, verdict_line
+from verifier.status_check import StatusSource, check_status
 from verifier.trust import TrustList
 
 __all__ = [
@@ -46,6 +47,9 @@ KID_BYTES = 8
 MAX_QR_TEXT = 1024
 _TOKEN_RE = re.compile(r"LXP1\.([A-Z2-7]+)\.([A-Z2-7]+)\.([A-Z2-7]+)")
 _CLAIM_KEYS = frozenset({"i", "y", "k", "t"})
+#: Optional claim ``s`` = ``{"idx": N, "uri": U}``: the proof's IETF Token Status List entry (the standard's
+#: ``status.status_list`` object under a short key, as the QR's other claims).
+_OPTIONAL_KEYS = frozenset({"s"})
 
 
 class ProofQrError(ValueError):
@@ -62,6 +66,7 @@ class ProofQrClaims:
     issued_at: datetime
     digest: bytes  # truncated SHA-256 of the proof data
     kid: bytes  # first KID_BYTES of the seal certificate's SHA-256 fingerprint
+    status_list: dict[str, Any] | None = None  # {"idx": N, "uri": U} when the proof has a status list entry
     signing_input: bytes = field(default=b"", compare=False, repr=False)
     signature: bytes = field(default=b"", compare=False, repr=False)
 
@@ -73,7 +78,13 @@ class ProofQrClaims:
             "issued_at": self.issued_at.isoformat(),
             "digest": self.digest.hex(),
             "kid": self.kid.hex(),
+            **({"status": self.status_claim} if self.status_list is not None else {}),
         }
+
+    @property
+    def status_claim(self) -> dict[str, Any] | None:
+        """The standard ``status`` claim (``{"status_list": {"idx", "uri"}}``) or None."""
+        return None if self.status_list is None else {"status_list": dict(self.status_list)}
 
     def matches_data(self, canonical_data: bytes) -> bool:
         """True when ``canonical_data`` hashes to the digest in the QR."""
@@ -120,8 +131,17 @@ def parse_proof_qr(text: str) -> ProofQrClaims:
         claims = json.loads(raw_claims.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProofQrError("claims are not JSON") from exc
-    if not isinstance(claims, dict) or set(claims) != _CLAIM_KEYS:
-        raise ProofQrError(f"claims must have exactly the keys {sorted(_CLAIM_KEYS)}")
+    if not isinstance(claims, dict) or not _CLAIM_KEYS <= set(claims) <= _CLAIM_KEYS | _OPTIONAL_KEYS:
+        raise ProofQrError(f"claims must have the keys {sorted(_CLAIM_KEYS)} (and optionally 's')")
+    status_list = claims.get("s")
+    if status_list is not None:
+        from verifier.errors import MalformedInput
+        from verifier.status_list import status_reference
+
+        try:
+            status_reference({"status_list": status_list})
+        except MalformedInput as exc:
+            raise ProofQrError(f"claim 's': {exc.detail}") from exc
     if canonical_json(claims) != raw_claims:
         raise ProofQrError("claims are not canonical JSON")
     for k in ("i", "y", "k"):
@@ -140,6 +160,7 @@ def parse_proof_qr(text: str) -> ProofQrClaims:
         issued_at=datetime.fromtimestamp(t, UTC),
         digest=digest,
         kid=kid,
+        status_list=status_list,
         signing_input=f"{PREFIX}.{m.group(1)}.{m.group(2)}".encode("ascii"),
         signature=raw_sig,
     )
@@ -196,6 +217,8 @@ def verify_proof_qr(
     *,
     now: datetime | None = None,
     canonical_data: bytes | None = None,
+    status: StatusSource | None = None,
+    require_status: bool | None = None,
 ) -> VerificationResult:
     """Check a proof's QR token offline.
 
@@ -240,9 +263,31 @@ def verify_proof_qr(
     if canonical_data is not None and not claims.matches_data(canonical_data):
         codes.append(Code.TAMPERED)
     details["department"] = {"id": dept.id, "name": dept.name, "uscc": dept.uscc}
+    note = _status_step(claims.status_claim, claims.proof_id, status, require_status, codes, details)
     return _result(
-        codes, what=f"proof {claims.proof_id}", subject=claims.proof_id, issuer=dept.name, details=details
+        codes, what=f"proof {claims.proof_id}", subject=claims.proof_id, issuer=dept.name, details=details,
+        note=note,
     )
+
+
+def _status_step(
+    claim: object,
+    proof_id: str,
+    status: StatusSource | None,
+    require: bool | None,
+    codes: list[str],
+    details: dict[str, Any],
+) -> str | None:
+    """The shared status step (:mod:`verifier.status_check`); returns the note of a status failure."""
+    outcome = check_status(claim, proof_id, status, require=require)
+    details.update(outcome.details)
+    if outcome.code is None:
+        if outcome.note:
+            details["status_note"] = outcome.note
+        return None
+    first = not codes
+    codes.append(outcome.code)
+    return outcome.note if first else None
 
 
 # --------------------------------------------------------------------------- PDF
@@ -264,13 +309,19 @@ def _qr_text_from_pdf(reader: Any, revision: int | None) -> str | None:
 
 
 def verify_proof_pdf(
-    pdf_bytes: bytes, trust: TrustList, *, now: datetime | None = None
+    pdf_bytes: bytes,
+    trust: TrustList,
+    *,
+    now: datetime | None = None,
+    status: StatusSource | None = None,
+    require_status: bool | None = None,
 ) -> VerificationResult:
     """Validate a sealed proof PDF against the trust list.
 
     Codes: MALFORMED (not a PDF, too big, no seal), TAMPERED (bytes changed after sealing, or an incremental
     update beyond extra signatures / form filling / validation data), BAD_SIGNATURE, UNKNOWN_ISSUER (not
-    listed for seal use, or not chained to a trusted root), REVOKED, EXPIRED.
+    listed for seal use, or not chained to a trusted root), REVOKED, EXPIRED; then the status step on the
+    status list entry named in the sealed QR (REVOKED / SUSPENDED / STATUS_UNAVAILABLE, fail closed).
     """
     # pyHanko imports are heavy; keep them out of module import time.
     from pyhanko.pdf_utils.misc import PdfError
@@ -304,45 +355,45 @@ def verify_proof_pdf(
         vc = ValidationContext(trust_roots=roots, moment=moment, allow_fetching=False)
         entry: dict[str, Any] = {"field": sig.field_name}
         try:
-            status = validate_pdf_signature(sig, vc)
+            sig_status = validate_pdf_signature(sig, vc)
         except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
             codes.append(Code.TAMPERED if "digest" in str(exc).lower() else Code.BAD_SIGNATURE)
             entry["error"] = str(exc)
             seals.append(entry)
             continue
-        cert = x509.load_der_x509_certificate(status.signing_cert.dump())
+        cert = x509.load_der_x509_certificate(sig_status.signing_cert.dump())
         dept = trust.department_for_certificate(cert, "seal")
         signing_time = (
-            status.timestamp_validity.timestamp
-            if status.timestamp_validity is not None
-            else status.signer_reported_dt
+            sig_status.timestamp_validity.timestamp
+            if sig_status.timestamp_validity is not None
+            else sig_status.signer_reported_dt
         )
         entry.update(
             {
                 "signer": cert.subject.rfc4514_string(),
                 "department": None if dept is None else {"id": dept.id, "name": dept.name, "uscc": dept.uscc},
                 "signing_time": signing_time.isoformat() if signing_time else None,
-                "timestamped": status.timestamp_validity is not None,
+                "timestamped": sig_status.timestamp_validity is not None,
                 "cert_fingerprint": _fingerprint(cert),
-                "coverage": status.coverage.name if status.coverage is not None else None,
-                "modification_level": status.modification_level.name if status.modification_level else None,
-                "pyhanko_summary": status.summary(),
+                "coverage": sig_status.coverage.name if sig_status.coverage is not None else None,
+                "modification_level": sig_status.modification_level.name if sig_status.modification_level else None,
+                "pyhanko_summary": sig_status.summary(),
             }
         )
         seals.append(entry)
         if dept is not None and issuer is None:
             issuer = dept.name
-        if not status.intact:
+        if not sig_status.intact:
             codes.append(Code.TAMPERED)
             continue
-        if not status.valid:
+        if not sig_status.valid:
             codes.append(Code.BAD_SIGNATURE)
             continue
-        level = status.modification_level
-        if status.docmdp_ok is False or (level is not None and level > ModificationLevel.FORM_FILLING):
+        level = sig_status.modification_level
+        if sig_status.docmdp_ok is False or (level is not None and level > ModificationLevel.FORM_FILLING):
             codes.append(Code.TAMPERED)
         cert_codes = _certificate_codes(cert, trust, moment)
-        if not cert_codes and not status.trusted:
+        if not cert_codes and not sig_status.trusted:
             cert_codes = [Code.UNKNOWN_ISSUER]  # pyHanko found no valid path to a listed root
         codes += cert_codes
 
@@ -351,15 +402,15 @@ def verify_proof_pdf(
     for key in ("department", "signing_time", "cert_fingerprint", "coverage", "timestamped"):
         details[key] = first.get(key)
     qr_text = _qr_text_from_pdf(reader, sigs[0].signed_revision if sigs else None)
+    claims: ProofQrClaims | None = None
     if qr_text:
         try:
-            details["qr_claims"] = parse_proof_qr(qr_text).to_json()
+            claims = parse_proof_qr(qr_text)
+            details["qr_claims"] = claims.to_json()
         except ProofQrError:
             details["qr_claims"] = None
-    return _result(
-        codes,
-        what=what,
-        subject=(details.get("qr_claims") or {}).get("proof_id"),
-        issuer=issuer,
-        details=details,
+    subject = claims.proof_id if claims is not None else None
+    note = _status_step(
+        claims.status_claim if claims is not None else None, subject or "", status, require_status, codes, details
     )
+    return _result(codes, what=what, subject=subject, issuer=issuer, details=details, note=note)

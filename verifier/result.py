@@ -11,7 +11,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Code", "LicenceVerification", "VerificationResult", "describe", "verdict_line"]
+__all__ = [
+    "INDETERMINATE_CODES",
+    "Code",
+    "LicenceVerification",
+    "VerificationResult",
+    "describe",
+    "outcome_of",
+    "verdict_line",
+]
 
 
 class Code(StrEnum):
@@ -28,6 +36,11 @@ class Code(StrEnum):
     ISSUER_NOT_AUTHORISED = "ISSUER_NOT_AUTHORISED"
     TAMPERED = "TAMPERED"
     NOT_FOUND = "NOT_FOUND"
+    STATUS_UNAVAILABLE = "STATUS_UNAVAILABLE"
+
+
+#: Codes that mean "could not determine", not "found bad": alone they make the verdict INDETERMINATE.
+INDETERMINATE_CODES = frozenset({Code.STATUS_UNAVAILABLE})
 
 
 _DESCRIPTIONS: Mapping[str, str] = {
@@ -44,6 +57,7 @@ _DESCRIPTIONS: Mapping[str, str] = {
     Code.ISSUER_NOT_AUTHORISED: "the issuer may not issue this type",
     Code.TAMPERED: "the document was modified after signing",
     Code.NOT_FOUND: "not known to the exchange",
+    Code.STATUS_UNAVAILABLE: "the current status could not be determined (not accepted: fail closed)",
 }
 
 
@@ -55,15 +69,25 @@ def describe(code: str) -> str:
 def verdict_line(
     codes: Iterable[str], *, what: str | None, issuer: str | None, note: str | None = None
 ) -> str:
-    """``VALID: <what> issued by <issuer>`` or ``INVALID: CODE[, CODE] — <description of the first>``."""
+    """``VALID: <what> issued by <issuer>``, ``INVALID: CODE[, CODE] — <description of the first>``, or
+    ``INDETERMINATE: STATUS_UNAVAILABLE — …`` when the only problem is that the status could not be learnt."""
     codes = tuple(codes)
     if not codes:
         line = "VALID: " + (what or "document")
         if issuer:
             line += f" issued by {issuer}"
         return line
-    line = f"INVALID: {', '.join(codes)} — {note or describe(codes[0])}"
+    word = outcome_of(codes).upper()
+    line = f"{word}: {', '.join(codes)} — {note or describe(codes[0])}"
     return line.replace("\n", " ")
+
+
+def outcome_of(codes: Iterable[str]) -> str:
+    """``valid`` (no codes), ``indeterminate`` (only could-not-determine codes) or ``invalid``."""
+    codes = tuple(codes)
+    if not codes:
+        return "valid"
+    return "indeterminate" if all(c in INDETERMINATE_CODES for c in codes) else "invalid"
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -87,6 +111,11 @@ class VerificationResult:
 
     def has(self, code: str) -> bool:
         return code in self.codes
+
+    @property
+    def outcome(self) -> str:
+        """``valid`` | ``invalid`` | ``indeterminate`` (never valid: a status that cannot be learnt fails closed)."""
+        return outcome_of(self.codes)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Online status look-up, used only when a caller passes it to :func:`verifier.licence.verify_licence`."""
+"""Online status sources for :func:`verifier.licence.verify_licence` (see :mod:`verifier.status_check`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from urllib.parse import quote
 import httpx
 
 from verifier.errors import StatusUnavailable
+from verifier.status_list import StatusListClient
+from verifier.trust import TrustList
 
-__all__ = ["HttpStatusSource"]
+__all__ = ["ExchangeStatusSource", "HttpStatusSource"]
 
 KNOWN_STATES = frozenset({"valid", "revoked", "suspended", "expired"})
 
@@ -52,3 +54,21 @@ class HttpStatusSource:
         if state not in KNOWN_STATES:
             raise StatusUnavailable(f"status endpoint returned an unknown status {state!r}")
         return str(state)
+
+
+class ExchangeStatusSource:
+    """Online status from one exchange at ``base_url``: IETF status lists under that URL for tokens that
+    reference one (fetched, verified against ``trust``, cached for ``ttl``), and the per-licence route for
+    older tokens without a reference. A list outside ``base_url`` is not fetched (STATUS_UNAVAILABLE)."""
+
+    def __init__(self, base_url: str, trust: TrustList, client: httpx.Client | None = None, *,
+                 timeout: float = 5.0) -> None:
+        self.by_id = HttpStatusSource(base_url, client, timeout=timeout)
+        self.lists = StatusListClient(trust, http=client, timeout=timeout,
+                                      allowed_prefixes=(self.by_id.base_url + "/",))
+
+    def lookup(self, uri: str, idx: int) -> str:
+        return self.lists.lookup(uri, idx)
+
+    def __call__(self, licence_id: str) -> str | None:
+        return self.by_id(licence_id)

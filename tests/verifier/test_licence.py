@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -331,8 +331,25 @@ def test_status_valid_and_unavailable(pki: TestPki) -> None:
     def down(_id: str) -> str:
         raise StatusUnavailable("connection refused")
 
+    # Fail closed: a status that cannot be learnt is not valid, and the verdict says INDETERMINATE.
     result = _verify(pki, sd_jwt, status=down)
-    assert result.valid and result.details["status"] == "unavailable"
+    assert not result.valid and result.codes == (Code.STATUS_UNAVAILABLE,)
+    assert result.outcome == "indeterminate" and result.verdict.startswith("INDETERMINATE: STATUS_UNAVAILABLE")
+    assert result.details["status"] == "unavailable"
+    # An unknown answer is not "valid" either.
+    assert _verify(pki, sd_jwt, status=lambda _id: None).codes == (Code.STATUS_UNAVAILABLE,)
+    # Another failure beside it makes the verdict INVALID, not INDETERMINATE.
+    both = _verify(pki, sd_jwt, status=down, now=datetime(2099, 1, 1, tzinfo=UTC))
+    assert both.outcome == "invalid" and Code.STATUS_UNAVAILABLE in both.codes
+
+
+def test_status_required_and_explicitly_skipped(pki: TestPki) -> None:
+    sd_jwt = issue_test_licence(pki)
+    required = _verify(pki, sd_jwt, require_status=True)
+    assert required.codes == (Code.STATUS_UNAVAILABLE,) and required.outcome == "indeterminate"
+    skipped = _verify(pki, sd_jwt, require_status=False, status=lambda _id: "revoked")
+    assert skipped.valid and skipped.details["status"] == "not_checked"
+    assert "not checked" in skipped.details["status_note"]
 
 
 # ----------------------------------------------------------------------------- schema
