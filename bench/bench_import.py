@@ -85,7 +85,7 @@ def _naive(ctx: AppContext, credentials: list[str]) -> float:
             key, cert = ctx.keyring.exchange
             trust = TrustList.load(encode_trust_list(build_document(ctx, session), key, cert))
             prepared = service.prepare(cred, trust=trust, catalogue=ctx.catalogue, pushing_department=None)
-            service.store(session, prepared, ctx.protector)
+            service.store(session, prepared, ctx.protector, ctx=ctx)
     return len(credentials) / (time.perf_counter() - start)
 
 

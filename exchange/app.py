@@ -90,10 +90,11 @@ def _include_routers(app: FastAPI) -> None:
     from .proofs.router import router as proofs
     from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
+    from .status.router import router as status_lists
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter]
+                         citizens, qr, counter, status_lists]
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

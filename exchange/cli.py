@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -151,6 +152,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     from .kit.db import unit_of_work
     from .kit.errors import ExchangeError
     from .licences import service
+    from .status import service as status_lists
     from .trust.service import current_trust_list
 
     settings = _settings(data_dir)
@@ -170,11 +172,12 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
             valid_until=lt.validity_until(today, fields))
         signer = DepartmentSigner.load(settings.data_dir / "issuers" / dept.id, dept,
                                        settings.key_passphrase_bytes())
-        credential = signer.sign(draft, status_base_url=settings.public_base_url + "/api/v1/status")
         with unit_of_work(ctx.sessions) as session:
+            ref = status_lists.allocate(ctx, session, owner=dept.id)[0]  # the entry before the signature
+            credential = signer.sign(draft, status_list=(ref.idx, ref.uri))
             prepared = service.prepare(credential, trust=current_trust_list(ctx, session), catalogue=ctx.catalogue,
                                        pushing_department=dept.id)
-            result = service.store(session, prepared, ctx.protector)
+            result = service.store(session, prepared, ctx.protector, ctx=ctx)
     except ExchangeError as exc:
         console.print(f"[red]{exc.code}[/red] {exc.field or ''}: {exc.detail}")
         raise typer.Exit(2) from exc
@@ -266,44 +269,66 @@ def licences_export(out: Annotated[Path, typer.Option(file_okay=False)], data_di
 
 
 @trust_app.command("export")
-def trust_export(out: Annotated[Path, typer.Option(dir_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
-    """Write the signed trust list to a file for offline verifiers."""
+def trust_export(out: Annotated[Path, typer.Option(dir_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR,
+                 with_status: Annotated[bool, typer.Option(
+                     "--with-status", help="write a bundle: the trust list plus every current status list")] = False
+                 ) -> None:
+    """Write the signed trust list (or, --with-status, a bundle with the status lists) for offline verifiers."""
     from .trust.service import current_trust_list
 
     ctx = _context(_settings(data_dir))
     try:
         with ctx.sessions() as session:
-            out.write_bytes(current_trust_list(ctx, session).to_bytes())
+            trust_bytes = current_trust_list(ctx, session).to_bytes()
+            if with_status:
+                from .status.service import export_tokens
+
+                bundle = {"format": "licex-trust-bundle/1",
+                          "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                          "trust_list": trust_bytes.decode("ascii"), "status_lists": export_tokens(ctx, session)}
+                out.write_text(json.dumps(bundle, indent=1))
+            else:
+                out.write_bytes(trust_bytes)
     finally:
         ctx.close()
-    console.print(f"trust list written to {out}")
+    console.print(f"{'trust bundle' if with_status else 'trust list'} written to {out}")
 
 
 @app.command()
 def verify(file: Annotated[Path, typer.Argument(dir_okay=False)],
-           trust: Annotated[Path | None, typer.Option(help="trust list file (licex trust export)")] = None,
+           trust: Annotated[Path | None, typer.Option(
+               help="trust list file, or a bundle with status lists (licex trust export [--with-status])")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-           status_url: Annotated[str | None, typer.Option(help="ask this exchange for licence status")] = None,
+           status_url: Annotated[str | None, typer.Option(
+               help="learn the status online from this exchange (its base URL)")] = None,
+           no_status: Annotated[bool, typer.Option(
+               "--no-status", help="accept without checking revocation/suspension (said in the output)")] = False,
+           max_status_age: Annotated[int, typer.Option(
+               min=1, help="offline bundle: refuse status lists older than this many hours")] = 24,
            allow_stale: Annotated[bool, typer.Option(help="accept a trust list past next_update")] = False) -> None:
-    """Verify a licence (.sd-jwt) or a sealed proof (PDF) offline. Exit 0 valid, 1 invalid, 2 input error."""
+    """Verify a licence (.sd-jwt) or a sealed proof (PDF). Exit 0 valid, 1 invalid or status unknown, 2 input
+    error. The status must be learnt (--status-url, or a bundle from `licex trust export --with-status`)
+    unless --no-status says to skip it: otherwise the result is INDETERMINATE (STATUS_UNAVAILABLE), exit 1."""
     from verifier.errors import VerifierError
-    from verifier.trust import TrustList
 
     try:
         if trust is None:
             raise VerifierError("--trust FILE is required (licex trust export)", code="USAGE")
-        trust_list = TrustList.load(trust.read_bytes(), allow_stale=allow_stale)
+        if no_status and status_url:
+            raise VerifierError("--no-status and --status-url exclude each other", code="USAGE")
+        trust_list, status = _verifier_inputs(trust.read_bytes(), status_url, allow_stale=allow_stale,
+                                              max_age_hours=max_status_age)
+        require = not no_status
         data = file.read_bytes()
         if data.startswith(b"%PDF"):
             from verifier.proof import verify_proof_pdf
 
-            result: Any = verify_proof_pdf(data, trust_list)
+            result: Any = verify_proof_pdf(data, trust_list, status=status, require_status=require)
         else:
             from verifier.licence import verify_licence
-            from verifier.status import HttpStatusSource
 
-            status = HttpStatusSource(status_url) if status_url else None
-            result = verify_licence(data.decode("ascii").strip(), trust_list, status=status)
+            result = verify_licence(data.decode("ascii").strip(), trust_list, status=status,
+                                    require_status=require)
     except (OSError, UnicodeDecodeError, VerifierError) as exc:
         if as_json:
             print(json.dumps({"valid": False, "error": getattr(exc, "code", type(exc).__name__),
@@ -311,13 +336,43 @@ def verify(file: Annotated[Path, typer.Argument(dir_okay=False)],
         else:
             console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    status_checked = result.details.get("status") != "not_checked"
     if as_json:
-        print(json.dumps({"valid": result.valid, "codes": list(result.codes), "verdict": result.verdict,
+        print(json.dumps({"valid": result.valid, "outcome": result.outcome, "codes": list(result.codes),
+                          "verdict": result.verdict, "status_checked": status_checked,
                           "issuer": result.issuer, "subject": result.subject,
                           "details": _jsonable(dict(result.details))}, ensure_ascii=False))
     else:
         print(result.verdict)
+        if not status_checked:
+            print("WARNING: status not checked (--no-status): revocation and suspension are unknown")
     raise typer.Exit(0 if result.valid else 1)
+
+
+def _verifier_inputs(raw: bytes, status_url: str | None, *, allow_stale: bool,
+                     max_age_hours: int) -> tuple[Any, Any]:
+    """(trust list, status source or None) from a trust list file or a status bundle."""
+    from datetime import timedelta
+
+    from verifier.errors import VerifierError
+    from verifier.status_list import StatusListClient, load_bundle
+    from verifier.trust import TrustList
+
+    status: Any = None
+    if raw.lstrip().startswith(b"{"):
+        trust_bytes, tokens, _exported = load_bundle(raw)
+        trust_list = TrustList.load(trust_bytes, allow_stale=allow_stale)
+        status = StatusListClient.from_bundle(tokens, trust_list, max_age=timedelta(hours=max_age_hours))
+    else:
+        trust_list = TrustList.load(raw, allow_stale=allow_stale)
+    if status_url:
+        from verifier.status import ExchangeStatusSource
+
+        try:
+            status = ExchangeStatusSource(status_url, trust_list)
+        except ValueError as exc:
+            raise VerifierError(str(exc), code="USAGE") from exc
+    return trust_list, status
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -117,6 +118,7 @@ def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizen
 
     from .licences import repository as licence_repo
     from .licences import service as licences
+    from .status import service as status_lists
     from .trust.service import current_trust_list
 
     records = SystemOfRecord.generate(seed=seed, citizens=citizens)
@@ -124,17 +126,25 @@ def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizen
     say("signing and registering demo licences")
     with unit_of_work(ctx.sessions) as session:
         trust = current_trust_list(ctx, session)
+        drafts = []
         for draft in records.licences():
             lt = ctx.catalogue.licence_types[draft.type_key]
             dept = ctx.catalogue.departments[draft.department_id]
             if licence_repo.by_licence_id(session, make_licence_identifier(lt.code, dept.uscc, draft.serial, 1)):
                 report.licences_existing += 1
                 continue
-            credential = signers[draft.department_id].sign(
-                draft, status_base_url=ctx.settings.public_base_url + "/api/v1/status")
+            drafts.append(draft)
+        # each department reserves its status list entries before signing (as over the allocation API)
+        refs: dict[str, list[Any]] = {}
+        for dept_id in {d.department_id for d in drafts}:
+            count = sum(1 for d in drafts if d.department_id == dept_id)
+            refs[dept_id] = status_lists.allocate(ctx, session, owner=dept_id, count=count)
+        for draft in drafts:
+            ref = refs[draft.department_id].pop()
+            credential = signers[draft.department_id].sign(draft, status_list=(ref.idx, ref.uri))
             prepared = licences.prepare(credential, trust=trust, catalogue=ctx.catalogue,
                                         pushing_department=draft.department_id)
-            result = licences.store(session, prepared, ctx.protector)
+            result = licences.store(session, prepared, ctx.protector, ctx=ctx)
             if result.created:
                 report.licences_created += 1
             else:

@@ -29,6 +29,7 @@ ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_SCOPE: Final = "issue:licences manage:licences"
 TOKEN_PATH: Final = "/api/v1/oauth/token"  # noqa: S105 - a URL path, not a secret
 LICENCES_PATH: Final = "/api/v1/licences"
+STATUS_ALLOCATIONS_PATH: Final = "/api/v1/status-lists/allocations"
 SD_JWT_MEDIA_TYPE: Final = "application/dc+sd-jwt"
 _LICENCE_ID_RE: Final = re.compile(r"[0-9A-Za-z.]{1,128}")
 StatusAction = Literal["revoke", "suspend", "reinstate"]

@@ -173,6 +173,7 @@ class DepartmentSigner:
         draft: LicenceDraft,
         *,
         status_base_url: str | None = None,
+        status_list: tuple[int, str] | None = None,
         now: datetime | None = None,
         salt_source: SaltSource | None = None,
         validate: bool = True,
@@ -180,7 +181,9 @@ class DepartmentSigner:
         """Sign ``draft`` as an SD-JWT VC (compact, ends with ``~``).
 
         Checks that the draft is this department's and that the catalogue lets it issue the type, and (unless
-        ``validate=False``) that the face fields pass the type's schema.  With ``status_base_url`` (e.g.
+        ``validate=False``) that the face fields pass the type's schema.  ``status_list`` = ``(idx, uri)`` is the
+        licence's IETF Token Status List entry, allocated by the exchange before signing (``ExchangeClient.
+        allocate_status``); it becomes ``status.status_list``.  Legacy: with ``status_base_url`` (e.g.
         ``https://exchange.example/api/v1/status``) the licence carries ``status.uri`` =
         ``<status_base_url>/<licence id>``.  The jurisdiction is the department's division code.
         """
@@ -200,7 +203,7 @@ class DepartmentSigner:
                 summary = "; ".join(f"{p.field}: {p.code}" for p in problems[:5])
                 raise SigningError("INVALID_FIELDS", summary)
         licence_id = self.licence_id(draft)
-        status_uri = f"{status_base_url.rstrip('/')}/{licence_id}" if status_base_url else None
+        status_uri = f"{status_base_url.rstrip('/')}/{licence_id}" if status_base_url and not status_list else None
         return issue_licence(
             key=self.licence_key,
             cert=self.licence_cert,
@@ -220,6 +223,7 @@ class DepartmentSigner:
             valid_until=draft.valid_until,
             jurisdiction=dept.division,
             status_uri=status_uri,
+            status_list=status_list,
             now=now,
             salt_source=salt_source,
         )

@@ -8,7 +8,8 @@ Shape of what :func:`issue_licence` returns::
   (the root is not included: verifiers hold it in the trust list).
 * payload (always in the clear): ``iss`` ``iat`` ``nbf`` [``exp``] ``vct`` ``licence_id`` ``licence_type``
   ``licence_name`` ``licence_no`` ``version`` ``issuer{name,code}`` ``issued_on`` ``valid_from``
-  ``valid_until`` ``jurisdiction`` ``holder_code_type`` [``status{uri}``] ``_sd_alg`` ``_sd``.
+  ``valid_until`` ``jurisdiction`` ``holder_code_type`` [``status{status_list{idx,uri}}``] ``_sd_alg`` ``_sd``
+  (``status`` names the licence's entry in an IETF Token Status List, allocated by the exchange before signing).
 * one top-level disclosure ``[salt, name, value]`` per ``holder_name``, ``holder_code`` and every face field;
   ``licence_no`` moves from the clear payload to a disclosure when it equals ``holder_code``.
 
@@ -153,6 +154,7 @@ def issue_licence(
     valid_until: date | None,
     jurisdiction: str,
     status_uri: str | None = None,
+    status_list: tuple[int, str] | None = None,
     now: datetime | None = None,
     salt_source: SaltSource | None = None,
     decoys: int = 0,
@@ -237,7 +239,14 @@ def issue_licence(
         payload["licence_no"] = licence_no
     if valid_until is not None:
         payload["exp"] = _start_of_day(valid_until + timedelta(days=1))
-    if status_uri is not None:
+    if status_list is not None and status_uri is not None:
+        raise ValueError("give status_list (IETF Token Status List) or the legacy status_uri, not both")
+    if status_list is not None:
+        idx, uri = status_list
+        if not isinstance(idx, int) or idx < 0 or not uri.startswith(("https://", "http://")):
+            raise ValueError("status_list must be (non-negative index, http(s) URI)")
+        payload["status"] = {"status_list": {"idx": idx, "uri": uri}}
+    elif status_uri is not None:
         payload["status"] = {"uri": status_uri}
 
     header = {

@@ -31,6 +31,7 @@ from ..licences import repository as licence_repo
 from ..licences.service import credential_of, effective_status
 from ..models import CounterCase, Licence
 from ..qr import service as qr
+from ..status import service as status_lists
 from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.service import Actor
@@ -39,8 +40,9 @@ from .auth import ClerkCaller
 
 CASE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 MATTER_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# not_yet_valid is a date matter that verify_licence reports itself (nbf); the status of such a licence is valid
 _REGISTRY_STATUS: Final = {"valid": "valid", "revoked": "revoked", "suspended": "suspended",
-                           "expired": "expired"}
+                           "expired": "expired", "not_yet_valid": "valid"}
 
 
 def actor(clerk: ClerkCaller) -> Actor:
@@ -174,7 +176,7 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
     permitted = consents.allowed(ctx.catalogue, consent)
     rows = _best_by_type(ctx, session, consent.holder_hash, list(permitted))
     trust = current_trust_list(ctx, session)
-    status_of = _status_source(rows)
+    status_of = status_lists.RegistryStatus(ctx, session, by_id=_status_source(rows))
     now = datetime.now(UTC)
     licences: list[dict[str, Any]] = []
     satisfied: dict[str, str] = {}
@@ -191,7 +193,8 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
         licences.append({
             "licence_id": row.licence_id, "type": type_key, "type_name": lt.name,
             "issuer": result.issuer, "presentation": presentation,
-            "verification": {"valid": result.valid, "codes": list(result.codes), "verdict": result.verdict},
+            "verification": {"valid": result.valid, "outcome": result.outcome, "codes": list(result.codes),
+                             "verdict": result.verdict},
             "fields": disclosed,
         })
     items = checklist(matter, satisfied)

@@ -127,6 +127,19 @@ def _commit_batch(ctx: AppContext, digest: str, batch: list[tuple[int, bytes]], 
             prepared.setdefault(item.licence_id, item)
         present = repository.existing_ids(session, list(prepared))
         new = [p for lid, p in prepared.items() if lid not in present]
+        bound: list[service.PreparedLicence] = []
+        for p in new:
+            if p.status_list is None:
+                bound.append(p)
+                continue
+            try:
+                with session.begin_nested():
+                    service.bind_status(ctx, session, p)
+            except ExchangeError as exc:
+                rejects.append({"line": None, "licence_id": p.licence_id, "error": exc.code, "field": exc.field})
+                continue
+            bound.append(p)
+        new = bound
         session.add_all([service.new_row(p, ctx.protector) for p in new])
         run = _run(session, digest)
         run.lines_done = batch[-1][0]

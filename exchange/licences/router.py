@@ -64,7 +64,7 @@ async def push_licence(
     trust = current_trust_list(ctx, session)
     prepared = service.prepare(credential, trust=trust, catalogue=ctx.catalogue,
                                pushing_department=caller.department_id)
-    result = service.store(session, prepared, ctx.protector)
+    result = service.store(session, prepared, ctx.protector, ctx=ctx)
     if not result.created:
         response.status_code = 200
     return IntakeOut(licence_id=result.licence_id, type=result.type_key, created=result.created,

@@ -20,14 +20,18 @@ from sqlalchemy.orm import Session
 
 from schemas.catalogue import Catalogue, LicenceType
 from schemas.identifiers import IdentifierError, parse_citizen_id, parse_licence_identifier, validate_uscc
+from verifier.errors import MalformedInput
 from verifier.licence import verify_licence
 from verifier.result import Code
+from verifier.status_list import StatusReference, status_reference
 from verifier.trust import TrustList
 
+from ..context import AppContext
 from ..kit.crypto import DataProtector
 from ..kit.db import utcnow
 from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import Licence
+from ..status import service as status_lists
 from . import repository
 
 MAX_CREDENTIAL_CHARS = 400_000
@@ -48,6 +52,7 @@ class PreparedLicence:
     issued_on: date
     valid_from: date
     valid_until: date | None
+    status_list: StatusReference | None = None  # the licence's IETF Token Status List entry
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,9 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
     credential = credential.strip()
     if not credential or len(credential) > MAX_CREDENTIAL_CHARS or not credential.isascii():
         raise InvalidInput("credential must be a compact SD-JWT", code="MALFORMED_LICENCE", field="credential")
+    # Intake checks authenticity; the status of a licence not yet registered is not asked (require_status=False)
     result = verify_licence(credential, trust, now=now or datetime.now(UTC), check_schema=False,
-                            catalogue=catalogue)
+                            catalogue=catalogue, require_status=False)
     codes = set(result.codes)
     if Code.MALFORMED in codes:
         raise InvalidInput(result.verdict, code="MALFORMED_LICENCE", field="credential")
@@ -129,12 +135,17 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
         raise InvalidInput("holder_code differs from the licence's own field", code="HOLDER_MISMATCH",
                            field=licence_type.holder_code_field)
     valid_until = meta.get("valid_until")
+    try:
+        status_list = status_reference(meta.get("status"))
+    except MalformedInput as exc:
+        raise InvalidInput(exc.detail, code="MALFORMED_LICENCE", field="status") from exc
     return PreparedLicence(
         licence_id=licence_id, licence_type=licence_type, department_id=department_id, holder_code=holder_code,
         holder_code_type=code_type, credential=credential,
         digest=hashlib.sha256(credential.encode()).hexdigest(),
         issued_on=_date(meta.get("issued_on"), "issued_on"), valid_from=_date(meta.get("valid_from"), "valid_from"),
         valid_until=None if valid_until is None else _date(valid_until, "valid_until"),
+        status_list=status_list,
     )
 
 
@@ -149,7 +160,20 @@ def new_row(prepared: PreparedLicence, protector: DataProtector) -> Licence:
     )
 
 
-def store(session: Session, prepared: PreparedLicence, protector: DataProtector) -> IntakeResult:
+def bind_status(ctx: AppContext | None, session: Session, prepared: PreparedLicence) -> None:
+    """Bind the licence's status list entry to it (only an entry allocated to its department, used once)."""
+    if prepared.status_list is None:
+        return
+    if ctx is None:
+        raise InvalidInput("a licence with a status list entry needs the exchange context to register",
+                           code="STATUS_REFERENCE_INVALID", field="status")
+    status_lists.bind(ctx, session, prepared.status_list, owner=prepared.department_id, kind="licence",
+                      subject=prepared.licence_id)
+
+
+def store(session: Session, prepared: PreparedLicence, protector: DataProtector, *,
+          ctx: AppContext | None = None) -> IntakeResult:
+    """Store a prepared licence (``ctx`` binds its status list entry; required when it has one)."""
     existing = repository.by_licence_id(session, prepared.licence_id)
     if existing is None:
         row = new_row(prepared, protector)
@@ -157,6 +181,7 @@ def store(session: Session, prepared: PreparedLicence, protector: DataProtector)
             with session.begin_nested():
                 session.add(row)
                 session.flush()
+                bind_status(ctx, session, prepared)
         except IntegrityError:
             existing = repository.by_licence_id(session, prepared.licence_id)
             if existing is None:
@@ -216,6 +241,7 @@ def change_status(session: Session, licence_id: str, action: str, reason: str, *
     row.status_reason = reason
     row.status_changed_at = utcnow()
     repository.add_status_event(session, row, row.status, reason, actor)
+    status_lists.set_status(session, kind="licence", subject=row.licence_id, action=action)  # the list, at once
     session.flush()
     return row
 

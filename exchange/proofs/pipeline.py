@@ -50,6 +50,7 @@ class SealJob:
     base_url: str | None
     reason: str
     location: str
+    status_list: tuple[int, str] | None = None  # (idx, uri) of the proof's status list entry
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class _Sealers:
         qr = make_proof_qr(
             proof_id=job.proof_id, proof_type=job.doc.proof_type, department_id=job.department_id,
             issued_at=job.issued_at, canonical_data=job.doc.canonical_data(), key=seal.key, cert=seal.cert,
-            base_url=job.base_url,
+            base_url=job.base_url, status_list=job.status_list,
         )
         pdf = sealer.seal(render_proof_pdf(job.doc.with_qr(qr)), reason=job.reason, location=job.location)
         fingerprint = hashlib.sha256(sealer.cert.public_bytes(serialization.Encoding.DER)).hexdigest()

@@ -11,7 +11,9 @@ dot (JWS-style signing input). Optionally the token is put behind a URL ``<base_
 so a phone camera opens the exchange's check page; verification needs only the token.
 
 Claims (canonical JSON, short keys): ``i`` proof id; ``y`` proof type; ``k`` issuing department id;
-``t`` issued-at (Unix seconds, UTC). Binary segment (24 bytes, kept out of the JSON so it is not encoded
+``t`` issued-at (Unix seconds, UTC); ``s`` (optional) ``{"idx", "uri"}``, the proof's entry in an IETF Token
+Status List (the standard's ``status.status_list`` under a short key; it makes the symbol a few versions
+larger). Binary segment (24 bytes, kept out of the JSON so it is not encoded
 twice): ``kid`` = first 8 bytes of the SHA-256 fingerprint of the seal certificate, then ``digest`` =
 SHA-256 of the proof DATA (:meth:`ProofDocument.canonical_data`, which excludes the QR itself) truncated
 to 128 bits. With 20-character proof ids and types a token is ~280 characters: QR version 10 at
@@ -57,8 +59,10 @@ def make_proof_qr(
     key: ec.EllipticCurvePrivateKey,
     cert: x509.Certificate,
     base_url: str | None = None,
+    status_list: tuple[int, str] | None = None,
 ) -> str:
-    """Sign the claims with the department's seal key and return the QR text."""
+    """Sign the claims with the department's seal key and return the QR text. ``status_list`` = ``(idx, uri)``
+    adds claim ``s`` = ``{"idx", "uri"}``: the proof's IETF Token Status List entry."""
     if issued_at.tzinfo is None:
         raise ValueError("issued_at must be timezone-aware")
     if not isinstance(key.curve, ec.SECP256R1):
@@ -69,6 +73,8 @@ def make_proof_qr(
         "t": int(issued_at.timestamp()),
         "y": proof_type,
     }
+    if status_list is not None:
+        claims["s"] = {"idx": status_list[0], "uri": status_list[1]}
     binary = key_id(cert) + proof_data_digest(canonical_data)
     signing_input = f"{PREFIX}.{b32_encode(canonical_json(claims))}.{b32_encode(binary)}"
     r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))

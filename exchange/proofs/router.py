@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from verifier.result import outcome_of
+
 from ..deps import Ctx, DbSession, DepartmentCaller, require_department
 from ..kit.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from ..usage.service import Actor
@@ -42,6 +44,7 @@ class CreateProofOut(BaseModel):
 
 class VerifyOut(BaseModel):
     valid: bool
+    outcome: str = "valid"  # valid | invalid | indeterminate (status could not be determined: fail closed)
     codes: list[str]
     verdict: str
     proof: dict[str, Any] | None
@@ -136,7 +139,8 @@ async def verify_proof(
         return service.verify_qr(ctx, session, payload, department_id=caller.department_id, actor=actor)
 
     verdict = await anyio.to_thread.run_sync(work)
-    return VerifyOut(valid=verdict.valid, codes=list(verdict.codes), verdict=verdict.verdict,
+    return VerifyOut(valid=verdict.valid, outcome=outcome_of(verdict.codes), codes=list(verdict.codes),
+                     verdict=verdict.verdict,
                      proof=verdict.proof, details=_jsonable(verdict.details))
 
 

@@ -34,6 +34,7 @@ from ..context import AppContext
 from ..kit.db import utcnow
 from ..kit.errors import InvalidInput, NotFound, UnsupportedMediaType
 from ..models import Proof
+from ..status import service as status_lists
 from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.service import Actor
@@ -154,9 +155,11 @@ def seal_and_store(ctx: AppContext, session: Session, pt: ProofType, data: Holde
     number = new_proof_number(ctx, pt.key, issued_at)
     built = builders.build(ctx.catalogue, pt, data, number=number, issued_at=issued_at,
                            produced_by=f"{ctx.settings.city_name}电子证照共享平台", mask_id=mask_id)
+    ref = status_lists.allocate_bound(ctx, session, owner=data.department_id, kind="proof", subject=number)
     sealed = pipeline_for(ctx).seal(SealJob(
         doc=built.doc, proof_id=number, department_id=data.department_id, issued_at=issued_at,
-        base_url=ctx.settings.public_base_url, reason=pt.seal_purpose, location=ctx.settings.city_name))
+        base_url=ctx.settings.public_base_url, reason=pt.seal_purpose, location=ctx.settings.city_name,
+        status_list=(ref.idx, ref.uri)))
     canonical = built.doc.canonical_data()
     stored = {"record": built.record, "canonical": canonical.decode("utf-8")}
     holder_hash = ctx.protector.holder_hash(data.id_number)
@@ -250,6 +253,16 @@ def verify_url(ctx: AppContext, proof_id: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def _status_source(ctx: AppContext, session: Session) -> status_lists.RegistryStatus:
+    """The proof's status list entry, read from this exchange's lists; the proof row for older proofs."""
+
+    def by_id(proof_id: str) -> str | None:
+        row = repository.get(session, proof_id) if 0 < len(proof_id) <= 40 else None
+        return "not_found" if row is None else status_of(row)
+
+    return status_lists.RegistryStatus(ctx, session, by_id=by_id)
+
+
 def _record_checks(row: Proof | None, now: datetime) -> list[str]:
     if row is None:
         return [Code.NOT_FOUND]
@@ -289,7 +302,8 @@ def verify_pdf(ctx: AppContext, session: Session, pdf: bytes, *, department_id: 
     if not pdf.lstrip()[:5].startswith(b"%PDF-"):
         raise UnsupportedMediaType("the file is not a PDF", code="NOT_A_PDF", field="file")
     moment = now or datetime.now(UTC)
-    result = verify_proof_pdf(pdf, current_trust_list(ctx, session), now=moment)
+    result = verify_proof_pdf(pdf, current_trust_list(ctx, session), now=moment,
+                              status=_status_source(ctx, session))
     details = {k: v for k, v in result.details.items() if k in ("department", "signing_time", "cert_fingerprint",
                                                                   "coverage", "timestamped", "qr_claims")}
     row = repository.by_pdf_digest(session, hashlib.sha256(pdf).hexdigest())
@@ -317,7 +331,8 @@ def verify_qr(ctx: AppContext, session: Session, qr_text: str, *, department_id:
         return ProofVerdict(False, (Code.MALFORMED,), f"INVALID: MALFORMED — {exc}", None)
     row = repository.get(session, claims.proof_id) if len(claims.proof_id) <= 40 else None
     canonical = stored_data(ctx, row)["canonical"].encode() if row is not None else None
-    result = verify_proof_qr(qr_text, current_trust_list(ctx, session), now=moment, canonical_data=canonical)
+    result = verify_proof_qr(qr_text, current_trust_list(ctx, session), now=moment, canonical_data=canonical,
+                             status=_status_source(ctx, session))
     codes = list(result.codes)
     if not codes:
         codes = _record_checks(row, moment)
@@ -356,5 +371,6 @@ def revoke(session: Session, proof_id: str) -> Proof:
     """Withdraw a proof (operator or issuing department): verification then says REVOKED."""
     row = _load(session, proof_id)
     row.status = "revoked"
+    status_lists.set_status(session, kind="proof", subject=row.id, action="revoke")  # the list, at once
     session.flush()
     return row

@@ -64,17 +64,43 @@ def test_exported_licences_verify_in_the_reference_implementation(exported: tupl
 def test_verify_exit_codes(exported: tuple[Path, Path], tmp_path: Path) -> None:
     out, trust = exported
     licence = sorted(out.glob("*.sd-jwt"))[0]
-    ok = run("verify", str(licence), "--trust", str(trust), "--json")
+    ok = run("verify", str(licence), "--trust", str(trust), "--json", "--no-status")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["valid"] is True
     text = licence.read_text()
     head, payload, rest = text.split(".", 2)
     tampered = tmp_path / "tampered.sd-jwt"
     tampered.write_text(f"{head}.{payload[:-3]}{'A' if payload[-3] != 'A' else 'B'}{payload[-2:]}.{rest}")
-    bad = run("verify", str(tampered), "--trust", str(trust), "--json")
+    bad = run("verify", str(tampered), "--trust", str(trust), "--json", "--no-status")
     assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
     assert run("verify", str(licence)).returncode == 2  # no trust list given
     assert run("verify", str(tmp_path / "missing.sd-jwt"), "--trust", str(trust)).returncode == 2
+
+
+def test_verify_fails_closed_without_status(exported: tuple[Path, Path], demo_dir: Path, tmp_path: Path) -> None:
+    out, trust = exported
+    licence = sorted(out.glob("*.sd-jwt"))[0]
+    # offline with a bare trust list: the status cannot be learnt → INDETERMINATE, exit 1
+    res = run("verify", str(licence), "--trust", str(trust), "--json")
+    body = json.loads(res.stdout)
+    assert res.returncode == 1 and body["valid"] is False
+    assert body["codes"] == ["STATUS_UNAVAILABLE"] and body["outcome"] == "indeterminate"
+    assert body["verdict"].startswith("INDETERMINATE")
+    # a dead status URL: exit 1, not "valid"
+    dead = run("verify", str(licence), "--trust", str(trust), "--status-url", "http://127.0.0.1:9", "--json")
+    assert dead.returncode == 1, dead.stdout + dead.stderr
+    assert json.loads(dead.stdout)["codes"] == ["STATUS_UNAVAILABLE"]
+    # --no-status accepts and says so, in text and in JSON
+    text = run("verify", str(licence), "--trust", str(trust), "--no-status")
+    assert text.returncode == 0 and "status not checked" in text.stdout
+    assert json.loads(run("verify", str(licence), "--trust", str(trust), "--no-status", "--json").stdout)[
+        "status_checked"] is False
+    # the offline bundle carries the status lists: valid, status checked
+    bundle = tmp_path / "bundle.json"
+    assert run("trust", "export", "--with-status", "--data-dir", str(demo_dir), "--out", str(bundle)).returncode == 0
+    good = run("verify", str(licence), "--trust", str(bundle), "--json")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert json.loads(good.stdout)["details"]["status"] == "valid"
 
 
 def test_issue_and_revoke(demo_dir: Path, tmp_path: Path, exported: tuple[Path, Path]) -> None:
@@ -93,10 +119,15 @@ def test_issue_and_revoke(demo_dir: Path, tmp_path: Path, exported: tuple[Path, 
               "--serial", "CLI0001", "--data-dir", str(demo_dir), "--out", str(out))
     assert res.returncode == 0, res.stderr
     lid = json.loads(res.stdout)["licence_id"]
-    _, trust = exported
-    assert run("verify", str(out), "--trust", str(trust)).returncode == 0
+    bundle = tmp_path / "bundle.json"
+    assert run("trust", "export", "--with-status", "--data-dir", str(demo_dir), "--out", str(bundle)).returncode == 0
+    assert run("verify", str(out), "--trust", str(bundle)).returncode == 0
     rev = run("revoke", lid, "--reason", "issued in error", "--data-dir", str(demo_dir))
     assert rev.returncode == 0 and json.loads(rev.stdout)["status"] == "revoked"
+    # the status list changed at once: a fresh bundle says REVOKED (the old one, within its bound, does not)
+    assert run("trust", "export", "--with-status", "--data-dir", str(demo_dir), "--out", str(bundle)).returncode == 0
+    revoked = run("verify", str(out), "--trust", str(bundle), "--json")
+    assert revoked.returncode == 1 and json.loads(revoked.stdout)["codes"] == ["REVOKED"]
     again = run("revoke", lid, "--reason", "twice", "--data-dir", str(demo_dir))
     assert again.returncode == 2 and "BAD_TRANSITION" in again.stderr
 

@@ -14,6 +14,7 @@ from exchange.citizens.audit import UNATTRIBUTED
 from exchange.counter.provision import DEMO_CLERKS_FILE
 from exchange.models import Consent, UsageEntry
 from exchange.qr import service as qr_service
+from exchange.status.service import RegistryStatus
 from exchange.usage.service import verify_chain
 from schemas.qrtoken import PREFIX
 from tests.exchange.counter.flow import (
@@ -106,7 +107,9 @@ def test_scan_consent_pull_discloses_only_the_matter_fields(exchange: ExchangeEn
         # the presentation itself carries nothing more than the matter's fields
         disclosed = unpack(parse_sd_jwt(lic["presentation"])).disclosed
         assert set(disclosed) <= wanted[lic["type"]], set(disclosed) - wanted[lic["type"]]
-        assert verify_licence(lic["presentation"], trust, catalogue=exchange.ctx.catalogue).valid
+        with exchange.session() as s:  # the status from the exchange's own status lists
+            status = RegistryStatus(exchange.ctx, s)
+            assert verify_licence(lic["presentation"], trust, catalogue=exchange.ctx.catalogue, status=status).valid
     id_card = next(lic for lic in pulled["licences"] if lic["type"] == "resident_id_card")
     assert set(id_card["fields"]) == {"name", "id_number"}  # no photo, no address, no birth date
     assert "photo" not in resp.text

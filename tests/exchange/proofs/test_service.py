@@ -175,8 +175,9 @@ def test_qr_from_rendered_page_verifies_offline_and_leads_to_the_record(
 
     with exchange.session() as s:
         trust = current_trust_list(exchange.ctx, s)
-    offline = verify_proof_qr(texts[0], trust)  # no database: signature, issuer, trust list
+    offline = verify_proof_qr(texts[0], trust, require_status=False)  # no database, no status: signature, issuer
     assert offline.valid, offline.verdict
+    assert verify_proof_qr(texts[0], trust).codes == (Code.STATUS_UNAVAILABLE,)  # ... unless asked: fail closed
     assert offline.details["claims"]["proof_id"] == proof.proof.id
 
     resp = exchange.client.get(url.removeprefix(exchange.settings.public_base_url),

@@ -32,12 +32,13 @@ def test_proof_then_offline_verify(exchange: ExchangeEnv, tmp_path: Path) -> Non
         assert s.get(Proof, info["proof_id"]) is not None  # recorded, so department verification finds it
 
     trust = tmp_path / "trust.jws"
-    exported = _licex(exchange, "trust", "export", "--out", str(trust))
+    exported = _licex(exchange, "trust", "export", "--with-status", "--out", str(trust))
     assert exported.returncode == 0, exported.stderr
     ok = _licex(exchange, "verify", str(pdf), "--trust", str(trust), "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     result = json.loads(ok.stdout)
     assert result["valid"] is True and result["subject"] == info["proof_id"]
+    assert result["details"]["status"] == "valid"  # read from the bundled status list
 
     data = pdf.read_bytes()
     i = data.index(b"(licex)")

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import StatusAllocation, StatusListShard
+
+
+def open_shard(session: Session, fill_limit: float) -> StatusListShard | None:
+    """The newest list still under its fill limit (locked for update where the database can)."""
+    rows = session.scalars(select(StatusListShard).order_by(StatusListShard.id.desc()).limit(1).with_for_update())
+    shard = rows.first()
+    if shard is None or shard.allocated >= int(shard.size * fill_limit):
+        return None
+    return shard
+
+
+def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> StatusListShard | None:
+    query = select(StatusListShard).where(StatusListShard.list_id == list_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def used_indices(session: Session, shard: StatusListShard) -> set[int]:
+    return set(session.scalars(select(StatusAllocation.idx).where(StatusAllocation.list_pk == shard.id)))
+
+
+def allocation(session: Session, shard: StatusListShard, idx: int) -> StatusAllocation | None:
+    return session.scalars(select(StatusAllocation).where(
+        StatusAllocation.list_pk == shard.id, StatusAllocation.idx == idx).with_for_update()).first()
+
+
+def allocation_for(session: Session, kind: str, subject: str) -> tuple[StatusAllocation, StatusListShard] | None:
+    row = session.execute(
+        select(StatusAllocation, StatusListShard)
+        .join(StatusListShard, StatusListShard.id == StatusAllocation.list_pk)
+        .where(StatusAllocation.kind == kind, StatusAllocation.subject == subject)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def all_shards(session: Session) -> list[StatusListShard]:
+    return list(session.scalars(select(StatusListShard).order_by(StatusListShard.id)))

@@ -1,0 +1,224 @@
+"""Status lists of the exchange (IETF Token Status List): allocate, bind, change, sign, resolve.
+
+* Lists are shards of :data:`LIST_SIZE` entries of 2 bits (0 valid, 1 invalid/revoked, 2 suspended). An index
+  is drawn uniformly at random (``secrets``) among the free ones of the open shard, so neither a fetched list
+  nor the index order tells anything about which licence is checked or when it was issued. A shard is closed
+  at :data:`FILL_LIMIT` so that random draws stay cheap and every list keeps a large anonymity set.
+* Licences are signed by departments, so the department asks for indices *before* signing
+  (``POST /api/v1/status-lists/allocations``, or :func:`allocate` in process). At intake the exchange binds the
+  index named in the signed licence to it — only an index allocated to that same department and not yet bound
+  to another licence is accepted.
+* Revoke / suspend / reinstate change the bit at once; the signed token is re-made on the next request
+  (cached per list version for at most :data:`TTL_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from verifier.errors import StatusUnavailable
+from verifier.status_list import (
+    STATUS_INVALID,
+    STATUS_NAMES,
+    STATUS_SUSPENDED,
+    STATUS_VALID,
+    StatusList,
+    StatusReference,
+    encode_status_list_token,
+)
+
+from ..context import AppContext
+from ..kit.errors import Forbidden, InvalidInput, NotFound
+from . import repository
+from .models import StatusAllocation, StatusListShard
+
+__all__ = [
+    "ACTION_VALUES",
+    "FILL_LIMIT",
+    "LIST_SIZE",
+    "TTL_SECONDS",
+    "RegistryStatus",
+    "allocate",
+    "bind",
+    "export_tokens",
+    "list_uri",
+    "set_status",
+    "signed_token",
+]
+
+LIST_SIZE = 1 << 20
+BITS = 2
+FILL_LIMIT = 0.5
+TTL_SECONDS = 300
+VALIDITY = timedelta(days=1)
+MAX_ALLOCATION = 1000
+PATH = "/api/v1/status-lists/"
+ACTION_VALUES = {"revoke": STATUS_INVALID, "suspend": STATUS_SUSPENDED, "reinstate": STATUS_VALID}
+_TOKENS_KEY = "status_tokens"
+
+
+def list_uri(ctx: AppContext, list_id: str) -> str:
+    return f"{ctx.settings.public_base_url.rstrip('/')}{PATH}{list_id}"
+
+
+def _list_id_of(ctx: AppContext, uri: str) -> str | None:
+    prefix = f"{ctx.settings.public_base_url.rstrip('/')}{PATH}"
+    if not uri.startswith(prefix):
+        return None
+    list_id = uri[len(prefix):]
+    return list_id if list_id.isalnum() and len(list_id) <= 32 else None
+
+
+def _new_shard(session: Session, size: int) -> StatusListShard:
+    shard = StatusListShard(list_id=secrets.token_hex(8), bits=BITS, size=size, allocated=0,
+                            data=bytes(StatusList(size, BITS).data), version=0)
+    session.add(shard)
+    session.flush()
+    return shard
+
+
+def allocate(ctx: AppContext, session: Session, *, owner: str, count: int = 1,
+             size: int = LIST_SIZE) -> list[StatusReference]:
+    """Hand ``count`` random free indices to ``owner`` (a department id)."""
+    if not 1 <= count <= MAX_ALLOCATION * 100:
+        raise InvalidInput(f"count must be 1..{MAX_ALLOCATION * 100}", field="count")
+    refs: list[StatusReference] = []
+    while len(refs) < count:
+        shard = repository.open_shard(session, FILL_LIMIT) or _new_shard(session, size)
+        room = int(shard.size * FILL_LIMIT) - shard.allocated
+        want = min(room, count - len(refs))
+        used = repository.used_indices(session, shard)
+        picked: set[int] = set()
+        while len(picked) < want:
+            idx = secrets.randbelow(shard.size)
+            if idx not in used and idx not in picked:
+                picked.add(idx)
+        try:
+            with session.begin_nested():
+                session.add_all(StatusAllocation(list_pk=shard.id, idx=i, owner=owner) for i in picked)
+                shard.allocated += len(picked)
+                session.flush()
+        except IntegrityError:  # another worker drew one of them: draw again
+            session.expire(shard)
+            continue
+        uri = list_uri(ctx, shard.list_id)
+        refs.extend(StatusReference(i, uri) for i in sorted(picked, key=lambda _: secrets.randbits(32)))
+    return refs
+
+
+def bind(ctx: AppContext, session: Session, ref: StatusReference, *, owner: str, kind: str, subject: str) -> None:
+    """Bind an allocated index to the token that carries it (idempotent for the same subject)."""
+    list_id = _list_id_of(ctx, ref.uri)
+    shard = repository.shard_by_list_id(session, list_id) if list_id else None
+    row = repository.allocation(session, shard, ref.idx) if shard is not None else None
+    if row is None or row.owner != owner:
+        raise Forbidden("the status list entry was not allocated to this department",
+                        code="STATUS_REFERENCE_INVALID", field="status")
+    if row.subject is not None and (row.kind, row.subject) != (kind, subject):
+        raise Forbidden("the status list entry is already used by another token",
+                        code="STATUS_REFERENCE_INVALID", field="status")
+    row.kind, row.subject = kind, subject
+    session.flush()
+
+
+def allocate_bound(ctx: AppContext, session: Session, *, owner: str, kind: str, subject: str) -> StatusReference:
+    """For tokens the exchange makes itself (sealed proofs): allocate and bind in one step."""
+    ref = allocate(ctx, session, owner=owner)[0]
+    bind(ctx, session, ref, owner=owner, kind=kind, subject=subject)
+    return ref
+
+
+def set_status(session: Session, *, kind: str, subject: str, action: str) -> bool:
+    """Set the entry of ``subject`` for ``action`` (revoke | suspend | reinstate). False when it has none."""
+    value = ACTION_VALUES.get(action)
+    if value is None:
+        raise InvalidInput("action must be revoke, suspend or reinstate", field="action")
+    found = repository.allocation_for(session, kind, subject)
+    if found is None:
+        return False
+    allocation, shard = found
+    shard = repository.shard_by_list_id(session, shard.list_id, lock=True) or shard
+    bits = StatusList(shard.size, shard.bits, shard.data)
+    if bits.get(allocation.idx) != value:
+        bits.set(allocation.idx, value)
+        shard.data = bytes(bits.data)
+        shard.version += 1
+        shard.updated_at = datetime.now(UTC)
+        session.flush()
+    return True
+
+
+def signed_token(ctx: AppContext, session: Session, list_id: str, *, now: datetime | None = None) -> str:
+    """The Status List Token for ``list_id``, signed with the exchange's trust-list key."""
+    shard = repository.shard_by_list_id(session, list_id) if list_id.isalnum() and len(list_id) <= 32 else None
+    if shard is None:
+        raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
+    moment = now or datetime.now(UTC)
+    cache: dict[str, tuple[int, datetime, str]] = ctx.extras.setdefault(_TOKENS_KEY, {})
+    cached = cache.get(list_id)
+    if cached is not None and cached[0] == shard.version and moment - cached[1] < timedelta(seconds=TTL_SECONDS):
+        return cached[2]
+    key, cert = ctx.keyring.exchange
+    issued = moment.replace(microsecond=0)
+    token = encode_status_list_token(
+        uri=list_uri(ctx, list_id), status_list=StatusList(shard.size, shard.bits, shard.data), key=key, cert=cert,
+        issued_at=issued, expires_at=issued + VALIDITY, ttl=TTL_SECONDS)
+    cache[list_id] = (shard.version, issued, token)
+    return token
+
+
+def export_tokens(ctx: AppContext, session: Session) -> dict[str, str]:
+    """{uri: token} of every list (the offline bundle)."""
+    return {list_uri(ctx, s.list_id): signed_token(ctx, session, s.list_id) for s in repository.all_shards(session)}
+
+
+@dataclass
+class RegistryStatus:
+    """In-process status source for the exchange's own checks (counter pull, verify API): reads the bits from
+    the database (the same bits the signed lists carry), and for tokens without a status list reference falls
+    back to ``by_id`` (the registry row). Anything it cannot answer raises StatusUnavailable (fail closed)."""
+
+    ctx: AppContext
+    session: Session
+    by_id: Callable[[str], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        self._lists: dict[str, StatusList] = {}
+
+    def lookup(self, uri: str, idx: int) -> str:
+        list_id = _list_id_of(self.ctx, uri)
+        if list_id is None:
+            raise StatusUnavailable(f"{uri} is not a status list of this exchange")
+        bits = self._lists.get(list_id)
+        if bits is None:
+            shard = repository.shard_by_list_id(self.session, list_id)
+            if shard is None:
+                raise StatusUnavailable(f"status list {list_id} does not exist")
+            try:
+                bits = self._lists[list_id] = StatusList(shard.size, shard.bits, shard.data)
+            except ValueError as exc:
+                raise StatusUnavailable(f"status list {list_id} is unreadable") from exc
+        try:
+            value = bits.get(idx)
+        except IndexError as exc:
+            raise StatusUnavailable(f"index {idx} is outside status list {list_id}") from exc
+        name = STATUS_NAMES.get(value)
+        if name is None:
+            raise StatusUnavailable(f"undefined status {value}")
+        return name
+
+    def __call__(self, subject: str) -> str | None:
+        if self.by_id is None:
+            raise StatusUnavailable("the token carries no status list reference")
+        return self.by_id(subject)
+
+
+def reference_json(ref: StatusReference) -> dict[str, Any]:
+    return {"idx": ref.idx, "uri": ref.uri}
