@@ -268,6 +268,31 @@ def licences_export(out: Annotated[Path, typer.Option(file_okay=False)], data_di
     console.print(f"exported {n} licences to {out}")
 
 
+@licences_app.command("signed-by")
+def licences_signed_by(cert: Annotated[Path, typer.Option(exists=True, dir_okay=False,
+                                                          help="the key's certificate (PEM)")],
+                       data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """List (JSON) every registered licence signed by the key of this certificate, e.g. after a compromise."""
+    from cryptography import x509
+
+    from verifier.trust import fingerprint
+
+    from .licences.service import signed_by
+
+    try:
+        certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    except ValueError as exc:
+        console.print(f"[red]not a PEM certificate[/red]: {cert}")
+        raise typer.Exit(2) from exc
+    ctx = _context(_settings(data_dir))
+    try:
+        with ctx.sessions() as session:
+            ids = signed_by(session, fingerprint(certificate))
+    finally:
+        ctx.close()
+    print(json.dumps({"fingerprint": fingerprint(certificate), "count": len(ids), "licences": ids}))
+
+
 @trust_app.command("export")
 def trust_export(out: Annotated[Path, typer.Option(dir_okay=False)], data_dir: DataDir = DEFAULT_DATA_DIR,
                  with_status: Annotated[bool, typer.Option(

@@ -225,3 +225,15 @@ class ExchangeClient:
         return self._authorised(
             "POST", path, json={"action": action, "reason": reason}, content_type="application/json"
         )
+
+    def signed_by(self, fingerprint: str) -> list[str]:
+        """The identifiers of this department's registered licences signed by the key whose certificate has
+        this SHA-256 fingerprint (hex) — what to re-issue after the key is compromised or retired."""
+        clean = fingerprint.replace(":", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", clean):
+            raise ValueError("fingerprint must be 64 hex digits")
+        body = self._authorised("GET", f"{LICENCES_PATH}/signed-by/{clean}", content_type="application/json")
+        ids = body.get("licences")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise PushError(200, "BAD_RESPONSE", "signed-by answer is malformed")
+        return list(ids)

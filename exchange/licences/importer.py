@@ -141,6 +141,8 @@ def _commit_batch(ctx: AppContext, digest: str, batch: list[tuple[int, bytes]], 
             bound.append(p)
         new = bound
         session.add_all([service.new_row(p, ctx.protector) for p in new])
+        for p in new:
+            service.record_signer(session, p)
         run = _run(session, digest)
         run.lines_done = batch[-1][0]
         run.imported += len(new)

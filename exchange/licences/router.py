@@ -85,3 +85,19 @@ def change_licence_status(
     row = service.change_status(session, licence_id, body.action, body.reason,
                                 department_id=caller.department_id, actor=caller.client_id)
     return service.status_view(row)
+
+
+class SignedByOut(BaseModel):
+    fingerprint: str
+    licences: list[str]
+
+
+@router.get("/licences/signed-by/{fingerprint}", operation_id="list_licences_signed_by",
+            response_model=SignedByOut,
+            summary="The department's licences signed by one of its keys (to re-issue after a compromise)")
+def list_licences_signed_by(
+    session: DbSession, fingerprint: Annotated[str, Path(min_length=64, max_length=95, pattern=r"^[0-9a-fA-F:]+$")],
+    caller: Annotated[DepartmentCaller, Depends(require_department("manage:licences"))],
+) -> SignedByOut:
+    ids = service.signed_by(session, fingerprint, department_id=caller.department_id)
+    return SignedByOut(fingerprint=fingerprint.replace(":", "").lower(), licences=ids)

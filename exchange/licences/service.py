@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import Licence
 from ..status import service as status_lists
 from . import repository
+from .models import LicenceSigner
 
 MAX_CREDENTIAL_CHARS = 400_000
 STATUSES = ("valid", "suspended", "revoked")
@@ -53,6 +55,7 @@ class PreparedLicence:
     valid_from: date
     valid_until: date | None
     status_list: StatusReference | None = None  # the licence's IETF Token Status List entry
+    signer_fingerprint: str = ""  # SHA-256 of the certificate that signed it (signed-by)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
         issued_on=_date(meta.get("issued_on"), "issued_on"), valid_from=_date(meta.get("valid_from"), "valid_from"),
         valid_until=None if valid_until is None else _date(valid_until, "valid_until"),
         status_list=status_list,
+        signer_fingerprint=str(result.details.get("certificate_fingerprint", "")),
     )
 
 
@@ -158,6 +162,25 @@ def new_row(prepared: PreparedLicence, protector: DataProtector) -> Licence:
         issued_on=prepared.issued_on, valid_from=prepared.valid_from, valid_until=prepared.valid_until,
         status="valid",
     )
+
+
+def record_signer(session: Session, prepared: PreparedLicence) -> None:
+    """Remember which certificate signed the licence (``signed-by``)."""
+    if prepared.signer_fingerprint:
+        session.add(LicenceSigner(licence_id=prepared.licence_id, department_id=prepared.department_id,
+                                  cert_fingerprint=prepared.signer_fingerprint))
+
+
+def signed_by(session: Session, fingerprint: str, *, department_id: str | None = None) -> list[str]:
+    """The identifiers of every registered licence signed by the certificate with this SHA-256 fingerprint
+    (only the department's own when ``department_id`` is given)."""
+    fingerprint = fingerprint.replace(":", "").strip().lower()
+    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+        raise InvalidInput("a certificate fingerprint is 64 hex digits (SHA-256 of the DER)", field="fingerprint")
+    query = select(LicenceSigner.licence_id).where(LicenceSigner.cert_fingerprint == fingerprint)
+    if department_id is not None:
+        query = query.where(LicenceSigner.department_id == department_id)
+    return sorted(session.scalars(query))
 
 
 def bind_status(ctx: AppContext | None, session: Session, prepared: PreparedLicence) -> None:
@@ -182,6 +205,7 @@ def store(session: Session, prepared: PreparedLicence, protector: DataProtector,
                 session.add(row)
                 session.flush()
                 bind_status(ctx, session, prepared)
+                record_signer(session, prepared)
         except IntegrityError:
             existing = repository.by_licence_id(session, prepared.licence_id)
             if existing is None:

@@ -7,6 +7,7 @@ from sqlalchemy import pool
 
 from exchange import models  # noqa: F401  (registers the tables)
 from exchange.kit.db import Base, make_engine
+from exchange.licences import models as licence_models  # noqa: F401  (licence signers)
 from exchange.status import models as status_models  # noqa: F401  (status lists)
 
 config = context.config

@@ -29,6 +29,7 @@ from schemas.catalogue import ProofType
 from schemas.identifiers import IdentifierError, mod37_36_check, parse_citizen_id
 from verifier.proof import ProofQrError, parse_proof_qr, verify_proof_pdf, verify_proof_qr
 from verifier.result import Code
+from verifier.status_check import check_status
 
 from ..context import AppContext
 from ..kit.db import utcnow
@@ -263,6 +264,14 @@ def _status_source(ctx: AppContext, session: Session) -> status_lists.RegistrySt
     return status_lists.RegistryStatus(ctx, session, by_id=by_id)
 
 
+def _status_checks(ctx: AppContext, session: Session, claim: object, proof_id: str,
+                   details: dict[str, Any]) -> list[str]:
+    """The shared status step on a proof whose seal verified: its status list entry (fail closed)."""
+    outcome = check_status(claim, proof_id, _status_source(ctx, session))
+    details.update({k: v for k, v in outcome.details.items() if k in ("status", "status_error")})
+    return [outcome.code] if outcome.code is not None else []
+
+
 def _record_checks(row: Proof | None, now: datetime) -> list[str]:
     if row is None:
         return [Code.NOT_FOUND]
@@ -302,14 +311,15 @@ def verify_pdf(ctx: AppContext, session: Session, pdf: bytes, *, department_id: 
     if not pdf.lstrip()[:5].startswith(b"%PDF-"):
         raise UnsupportedMediaType("the file is not a PDF", code="NOT_A_PDF", field="file")
     moment = now or datetime.now(UTC)
-    result = verify_proof_pdf(pdf, current_trust_list(ctx, session), now=moment,
-                              status=_status_source(ctx, session))
+    result = verify_proof_pdf(pdf, current_trust_list(ctx, session), now=moment, require_status=False)
     details = {k: v for k, v in result.details.items() if k in ("department", "signing_time", "cert_fingerprint",
                                                                   "coverage", "timestamped", "qr_claims")}
     row = repository.by_pdf_digest(session, hashlib.sha256(pdf).hexdigest())
     codes = list(result.codes)
     if not codes:
-        codes = _record_checks(row, moment)
+        claims = result.details.get("qr_claims") or {}
+        codes = _status_checks(ctx, session, claims.get("status"), str(claims.get("proof_id") or ""), details)
+        codes += _record_checks(row, moment)
     else:
         claimed = (result.details.get("qr_claims") or {}).get("proof_id")
         row = repository.get(session, str(claimed)) if claimed and len(str(claimed)) <= 40 else None
@@ -332,17 +342,20 @@ def verify_qr(ctx: AppContext, session: Session, qr_text: str, *, department_id:
     row = repository.get(session, claims.proof_id) if len(claims.proof_id) <= 40 else None
     canonical = stored_data(ctx, row)["canonical"].encode() if row is not None else None
     result = verify_proof_qr(qr_text, current_trust_list(ctx, session), now=moment, canonical_data=canonical,
-                             status=_status_source(ctx, session))
+                             require_status=False)
     codes = list(result.codes)
+    status_details: dict[str, Any] = {}
     if not codes:
-        codes = _record_checks(row, moment)
+        codes = _status_checks(ctx, session, claims.status_claim, claims.proof_id, status_details)
+        codes += _record_checks(row, moment)
     unique, verdict = _verdict(codes, result.verdict, what=f"proof {claims.proof_id}")
     proof = None
     if row is not None and result.valid:
         proof = _entitled(ctx, row, department_id=department_id, holds_document=False)
     elif row is not None and Code.TAMPERED not in unique and Code.BAD_SIGNATURE not in unique:
         proof = summary(ctx, row)
-    details = {"qr_claims": claims.to_json(), "cert_fingerprint": result.details.get("cert_fingerprint")}
+    details = {"qr_claims": claims.to_json(), "cert_fingerprint": result.details.get("cert_fingerprint"),
+               **status_details}
     _log_verification(session, row if Code.BAD_SIGNATURE not in unique else None, actor, unique, "qr")
     return ProofVerdict(not unique, unique, verdict, proof, details)
 

@@ -1,4 +1,5 @@
-"""status_lists, status_allocations: IETF Token Status Lists (sharded bits, allocated indices)
+"""status_lists, status_allocations: IETF Token Status Lists (sharded bits, allocated indices);
+licence_signers: the certificate that signed each licence (signed-by)
 
 Revision ID: 0003_i9_status_lists
 Revises: 0002_qr_tokens
@@ -47,9 +48,21 @@ def upgrade() -> None:
     with op.batch_alter_table("status_allocations", schema=None) as batch_op:
         batch_op.create_index("ix_status_allocations_subject", ["kind", "subject"], unique=True)
         batch_op.create_index(batch_op.f("ix_status_allocations_owner"), ["owner"], unique=False)
+    op.create_table(
+        "licence_signers",
+        sa.Column("licence_id", sa.String(length=128), nullable=False),
+        sa.Column("department_id", sa.String(length=32), nullable=False),
+        sa.Column("cert_fingerprint", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("licence_id", name=op.f("pk_licence_signers")),
+    )
+    with op.batch_alter_table("licence_signers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_licence_signers_cert_fingerprint"), ["cert_fingerprint"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("licence_signers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_licence_signers_cert_fingerprint"))
+    op.drop_table("licence_signers")
     with op.batch_alter_table("status_allocations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_status_allocations_owner"))
         batch_op.drop_index("ix_status_allocations_subject")
