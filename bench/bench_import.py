@@ -39,7 +39,7 @@ from verifier.trust import TrustList, encode_trust_list
 
 def _env(tmp: Path, url: str | None) -> AppContext:
     settings = Settings(data_dir=tmp / "data", database_url=url, demo=True)
-    provision(settings, demo=False)
+    provision(settings, demo=False, all_parties_locally=True)
     return AppContext.build(settings)
 
 

@@ -16,6 +16,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from issuers import cli as _issuers_cli
+
+from . import cli_exchange as _exchange_cli
 from .config import DEMO_SECRETS_FILE, Settings
 
 app = typer.Typer(help="licex — electronic licence exchange for a no-certificate city (无证明城市)",
@@ -24,6 +27,9 @@ licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True
 trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(_exchange_cli.exchange_app, name="exchange")
+app.add_typer(_issuers_cli.ca_app, name="ca")
+app.add_typer(_issuers_cli.department_app, name="department")
 
 console = Console(stderr=True)
 DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DIR", help="data directory")]
@@ -52,14 +58,27 @@ def _context(settings: Settings) -> Any:
 @app.command()
 def init(data_dir: DataDir = DEFAULT_DATA_DIR,
          demo: Annotated[bool, typer.Option("--demo", help="add demo departments' licences and clerks")] = False,
-         citizens: Annotated[int, typer.Option(min=16, max=10_000)] = 24) -> None:
-    """Create the database, the PKI and (with --demo) demo data. No server is started."""
-    from .provision import provision
+         citizens: Annotated[int, typer.Option(min=16, max=10_000)] = 24,
+         root_cert: Annotated[Path | None, typer.Option(
+             exists=True, dir_okay=False, help="production: the city root certificate to import")] = None) -> None:
+    """Create the database and the exchange's keys; production imports --root-cert and writes CSRs for the
+    offline CA; --demo plays every party on this machine and adds demo data. No server is started."""
+    from .provision import ProvisionError, provision
 
     settings = _settings(data_dir, demo=demo or None)
-    report = provision(settings, demo=demo, citizens=citizens, progress=lambda m: console.print(f"· {m}"))
+    try:
+        report = provision(settings, demo=demo, citizens=citizens, root_cert=root_cert,
+                           progress=lambda m: console.print(f"· {m}"))
+    except ProvisionError as exc:
+        console.print(f"[red]cannot initialise:[/red] {exc}")
+        raise typer.Exit(2) from exc
     console.print(f"[green]initialised[/green] {data_dir}: {len(report.departments)} departments, "
                   f"{report.licences_created} licences created, {report.licences_existing} already present")
+    if report.csrs:
+        console.print("certificate requests for the city CA (licex ca sign --csr F --profile exchange|seal), "
+                      "then `licex exchange install-cert`:")
+        for csr in report.csrs:
+            console.print(f"  {csr}")
 
 
 def _urls(base: str) -> dict[str, str]:

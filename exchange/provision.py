@@ -1,7 +1,14 @@
 """``licex init``: create the database, the PKI and (with ``--demo``) the demo city.
 
-This module is a composition root: it plays the city CA and the departments (via ``issuers``) as well as the
-exchange, which is what a single-machine demo needs. The exchange's services never import ``issuers``.
+Production (no ``--demo``): the exchange **imports** the city root certificate (``--root-cert``, from
+``licex ca export-root``) and creates only its own keys — the trust/status-list signing key and the departments'
+seal keys it is entrusted with — each with a CSR for the offline CA (``pki/exchange.csr``,
+``pki/seals/<id>.csr``). It never creates, reads or stores the root's or a department's licence-signing private
+key: departments make theirs with ``licex department init`` and the exchange enrols their certificates
+(``licex exchange enrol``). See docs/keys.md.
+
+Demo (``--demo``): a composition root that plays the city CA and the departments (via ``issuers``) as well as the
+exchange on one machine. The exchange's services never import ``issuers``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ class ProvisionReport:
     licences_created: int = 0
     licences_existing: int = 0
     clerks: list[str] = field(default_factory=list)
+    csrs: list[Path] = field(default_factory=list)
 
 
 def _save_cert(path: Path, cert: x509.Certificate) -> None:
@@ -70,8 +78,83 @@ def _leaf(pki_dir: Path, name: str, passphrase: bytes, root: tuple[ec.EllipticCu
     return leaf_cert
 
 
+EXCHANGE_USCC_BASE = "11430100000000000"  # 17 characters; the check character is computed
+
+
+class ProvisionError(ValueError):
+    """Production initialisation cannot proceed (e.g. no root certificate to import)."""
+
+
+def _own_key(path: Path, passphrase: bytes, *, org: str, department_id: str, uscc: str, cn: str) -> Path | None:
+    """Create a key the exchange holds and its CSR; None when the key (and its certificate) already exist."""
+    from issuers.ca import make_csr
+
+    crt, csr = path.with_suffix(".crt"), path.with_suffix(".csr")
+    if path.exists() and crt.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        key = pki.load_private_key(path, passphrase)
+    else:
+        key = pki.generate_key()
+        pki.save_private_key(key, path, passphrase)
+    csr.write_bytes(make_csr(key, org=org, department_id=department_id, uscc=uscc, common_name=cn))
+    return csr
+
+
+def provision_production(settings: Settings, root_cert: Path, *, progress: Progress | None = None
+                         ) -> ProvisionReport:
+    """Import the root certificate, register the departments, make the exchange's own keys and CSRs."""
+    from schemas.identifiers import uscc_check_char
+
+    say = progress or (lambda _msg: None)
+    report = ProvisionReport()
+    try:
+        root = pki.cert_from_pem(root_cert.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ProvisionError(f"cannot read the root certificate {root_cert}: {exc}") from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pki_dir = settings.data_dir / "pki"
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    if (pki_dir / "root.key").exists():
+        raise ProvisionError(f"{pki_dir / 'root.key'} exists: a production exchange must not hold the root key")
+    current = pki_dir / "root.crt"
+    if current.exists() and pki.cert_from_pem(current.read_bytes()) != root:
+        raise ProvisionError("the data directory already trusts another root certificate")
+    _save_cert(current, root)
+    say("migrating database")
+    migrate.upgrade(settings.sqlalchemy_url)
+    passphrase = settings.key_passphrase_bytes()
+    uscc = EXCHANGE_USCC_BASE + uscc_check_char(EXCHANGE_USCC_BASE)
+    made = _own_key(pki_dir / "exchange.key", passphrase, org=settings.city_name + "数据资源局",
+                    department_id="exchange", uscc=uscc, cn="电子证照交换平台 trust list")
+    report.csrs.extend([made] if made else [])
+    ctx = AppContext.build(settings)
+    try:
+        with unit_of_work(ctx.sessions) as session:
+            for dept in ctx.catalogue.departments.values():
+                say(f"department {dept.id} {dept.name} (seal key held by the exchange)")
+                admin.ensure_department(session, dept)
+                made = _own_key(pki_dir / "seals" / f"{dept.id}.key", passphrase, org=dept.name,
+                                department_id=dept.id, uscc=dept.uscc, cn=f"{dept.name}电子印章")
+                report.csrs.extend([made] if made else [])
+                report.departments.append(dept.id)
+    finally:
+        ctx.close()
+    return report
+
+
 def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, seed: int = 2024,
-              progress: Progress | None = None) -> ProvisionReport:
+              progress: Progress | None = None, root_cert: Path | None = None,
+              all_parties_locally: bool = False) -> ProvisionReport:
+    """``demo`` (or ``all_parties_locally``, for benchmarks): one machine plays CA, departments and exchange.
+    Otherwise the production path (:func:`provision_production`), which needs ``root_cert``."""
+    if not (demo or all_parties_locally):
+        if root_cert is None:
+            raise ProvisionError("production init imports the city root certificate: pass --root-cert "
+                                 "(made offline with `licex ca init` / `licex ca export-root`); --demo runs all "
+                                 "parties on this machine")
+        return provision_production(settings, root_cert, progress=progress)
     say = progress or (lambda _msg: None)
     report = ProvisionReport()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

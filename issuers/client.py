@@ -237,3 +237,20 @@ class ExchangeClient:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise PushError(200, "BAD_RESPONSE", "signed-by answer is malformed")
         return list(ids)
+
+    def allocate_status(self, count: int = 1) -> list[tuple[int, str]]:
+        """Reserve ``count`` (1..1000) IETF Token Status List entries for licences about to be signed: a list of
+        ``(idx, uri)`` to pass to ``DepartmentSigner.sign(status_list=…)``, one per licence."""
+        if not 1 <= count <= 1000:
+            raise ValueError("count must be 1..1000")
+        body = self._authorised("POST", STATUS_ALLOCATIONS_PATH, json={"count": count},
+                                content_type="application/json")
+        refs = body.get("references")
+        if not isinstance(refs, list) or len(refs) != count:
+            raise PushError(200, "BAD_RESPONSE", "the allocation answer has the wrong shape")
+        out: list[tuple[int, str]] = []
+        for ref in refs:
+            if not (isinstance(ref, dict) and isinstance(ref.get("idx"), int) and isinstance(ref.get("uri"), str)):
+                raise PushError(200, "BAD_RESPONSE", "a status reference is malformed")
+            out.append((int(ref["idx"]), str(ref["uri"])))
+        return out

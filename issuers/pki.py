@@ -227,6 +227,37 @@ def issue_certificate(
     if root_key.public_key().public_numbers() != _root_public_numbers(root_cert):
         raise PkiError("KEY_MISMATCH", "root_key does not belong to root_cert")
     key = _require_p256(key) if key is not None else generate_key()
+    cert = certify_public_key(root_key, root_cert, key.public_key(), subject_cn=subject_cn, org=org,
+                              department_id=department_id, uscc=uscc, use=use, days=days, now=now)
+    return key, cert
+
+
+def certify_public_key(
+    root_key: ec.EllipticCurvePrivateKey,
+    root_cert: x509.Certificate,
+    public: ec.EllipticCurvePublicKey,
+    *,
+    subject_cn: str,
+    org: str,
+    department_id: str,
+    uscc: str,
+    use: CertificateUse,
+    days: int = 825,
+    now: datetime | None = None,
+) -> x509.Certificate:
+    """The leaf certificate of profile ``use`` for a public key (e.g. from a CSR: the private key stays with
+    its owner). Validity is clipped to the root's."""
+    if use not in _USES:
+        raise PkiError("BAD_USE", f"use must be one of {sorted(_USES)}, not {use!r}")
+    if days < 1:
+        raise PkiError("BAD_VALIDITY", "days must be >= 1")
+    if not department_id or not uscc:
+        raise PkiError("BAD_SUBJECT", "department_id and uscc are required")
+    if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
+        raise PkiError("BAD_KEY", "only P-256 keys are certified")
+    _require_p256(root_key)
+    if root_key.public_key().public_numbers() != _root_public_numbers(root_cert):
+        raise PkiError("KEY_MISMATCH", "root_key does not belong to root_cert")
     start = max(_now(now) - timedelta(minutes=5), root_cert.not_valid_before_utc)
     end = min(start + timedelta(days=days), root_cert.not_valid_after_utc)
     if end <= start:
@@ -241,7 +272,6 @@ def issue_certificate(
             x509.NameAttribute(NameOID.COMMON_NAME, subject_cn),
         ]
     )
-    public = key.public_key()
     root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateBuilder()
@@ -279,7 +309,7 @@ def issue_certificate(
     }[use]
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-    return key, builder.sign(root_key, hashes.SHA256())
+    return builder.sign(root_key, hashes.SHA256())
 
 
 def _root_public_numbers(cert: x509.Certificate) -> ec.EllipticCurvePublicNumbers:

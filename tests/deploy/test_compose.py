@@ -56,9 +56,23 @@ def test_compose_commands_run_against_postgres(tmp_path: Path) -> None:
                "LICEX_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
         env.pop("LICEX_DEMO", None)
         licex = str(Path(sys.executable).parent / "licex")
+        # the offline CA makes the root; the exchange imports it, and installs the certificates for its own keys
+        ca_env = {**env, "LICEX_CA_PASSPHRASE": "compose-test-ca-passphrase"}
+        subprocess.run([licex, "ca", "init", "--dir", str(tmp_path / "ca")], env=ca_env, check=True,
+                       capture_output=True, timeout=120)
         init_args = [licex, *init_cmd[1:]]
         init_args[init_args.index("--data-dir") + 1] = str(tmp_path / "data")
+        init_args[init_args.index("--root-cert") + 1] = str(tmp_path / "ca" / "root.crt")
         subprocess.run(init_args, env=env, check=True, capture_output=True, timeout=120)
+        answers = []
+        for csr in (tmp_path / "data" / "pki").rglob("*.csr"):
+            out = csr.with_suffix(".answer.pem")
+            subprocess.run([licex, "ca", "sign", "--dir", str(tmp_path / "ca"), "--csr", str(csr), "--profile",
+                            "exchange" if csr.name == "exchange.csr" else "seal", "--out", str(out)],
+                           env=ca_env, check=True, capture_output=True, timeout=120)
+            answers += ["--cert", str(out)]
+        subprocess.run([licex, "exchange", "install-cert", "--data-dir", str(tmp_path / "data"), *answers],
+                       env=env, check=True, capture_output=True, timeout=120)
         proc = subprocess.Popen([licex, *serve_cmd[1:], "--data-dir", str(tmp_path / "data")], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
