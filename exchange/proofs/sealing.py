@@ -18,6 +18,7 @@ import concurrent.futures
 import io
 from collections.abc import Sequence
 
+from asn1crypto import algos
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -95,6 +96,34 @@ def estimate_bytes_reserved(
     return (size + 1023) // 1024 * 1024
 
 
+class ExternalKeySigner(signers.Signer):
+    """A pyHanko signer for a key that cannot be exported (a PKCS#11 token key): only ``key.sign`` is used."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate,
+                 chain: Sequence[x509.Certificate] = ()) -> None:
+        super().__init__(
+            signing_cert=to_asn1_cert(cert),
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [to_asn1_cert(c) for c in chain]
+            ),
+            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+        )
+        self._key = key
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if digest_algorithm.lower() != "sha256":
+            raise SealingError(f"token keys sign with SHA-256 only, not {digest_algorithm}")
+        return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+
+def _exportable(key: ec.EllipticCurvePrivateKey) -> bool:
+    try:
+        key.private_numbers()
+    except Exception:  # a hardware key refuses (issuers.hsm.TokenKey raises HsmError NOT_EXTRACTABLE)
+        return False
+    return True
+
+
 class PdfSealer:
     """Seals PDFs for one department. Build once (per process) and reuse."""
 
@@ -116,7 +145,8 @@ class PdfSealer:
         self.chain = tuple(chain)
         self.field_name = field_name
         self.timestamper = timestamper
-        self.signer = LoadedKeySigner(key, cert, self.chain)
+        self.signer: signers.Signer = (LoadedKeySigner(key, cert, self.chain) if _exportable(key)
+                                       else ExternalKeySigner(key, cert, self.chain))
         self.bytes_reserved = bytes_reserved or estimate_bytes_reserved(
             cert, self.chain, timestamped=timestamper is not None
         )
