@@ -87,14 +87,29 @@ def install_cert(cert: Certs, data_dir: DataDir = Path("./var/licex")) -> None:
     pki_dir = data_dir / "pki"
     root = pki.cert_from_pem((pki_dir / "root.crt").read_bytes())
     passphrase = ctx.settings.key_passphrase_bytes()
-    keys = [pki_dir / "exchange.key", *sorted((pki_dir / "seals").glob("*.key"))]
+    # (where the key will be, its public key): files, or the PKCS#11 token's labelled keys
+    keys: list[tuple[Path, bytes]] = []
+    if ctx.keyring.hsm is not None:
+        from .keyring import EXCHANGE_KEY_LABEL, seal_key_label
+
+        slots = [(pki_dir / "exchange.key", EXCHANGE_KEY_LABEL)] + [
+            (pki_dir / "seals" / f"{d}.key", seal_key_label(d)) for d in ctx.catalogue.departments]
+        for where, label in slots:
+            from issuers.hsm import HsmError
+
+            try:
+                keys.append((where, _spki(ctx.keyring.token_key(label).public_key())))
+            except HsmError as exc:  # not made in the token (yet)
+                console.print(f"· {label}: {exc.code}")
+    else:
+        for where in [pki_dir / "exchange.key", *sorted((pki_dir / "seals").glob("*.key"))]:
+            keys.append((where, _spki(pki.load_private_key(where, passphrase).public_key())))
     installed = []
     try:
         for path in cert:
             certificate = _load(path)
             _issued_by_root(certificate, root)
-            target = next((k for k in keys if _spki(pki.load_private_key(k, passphrase).public_key())
-                           == _spki(certificate.public_key())), None)
+            target = next((k for k, public in keys if public == _spki(certificate.public_key())), None)
             if target is None:
                 console.print(f"[red]refused:[/red] {path} certifies none of the exchange's keys")
                 raise typer.Exit(1)

@@ -4,6 +4,10 @@ Layout of ``<data_dir>/pki``: ``root.crt`` (the city root; its key stays offline
 keeps an encrypted ``root.key`` here), ``exchange.crt``/``exchange.key`` (signs the trust list), and
 ``seals/<department>.crt``/``.key`` (the departments' seal keys held by the sealing service). Every private key
 is PKCS#8 encrypted with ``LICEX_KEY_PASSPHRASE``; none is ever committed or logged.
+
+With ``LICEX_PKCS11_MODULE`` / ``LICEX_PKCS11_TOKEN`` / ``LICEX_PKCS11_PIN`` set (see ``issuers.hsm``) the
+exchange's keys live in that token instead — ``licex-exchange`` and ``licex-seal-<department>`` — and the files
+hold only the certificates; the private keys cannot be read out of the token.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,10 +35,21 @@ class SealKey:
     cert: x509.Certificate
 
 
+EXCHANGE_KEY_LABEL = "licex-exchange"
+
+
+def seal_key_label(department_id: str) -> str:
+    return f"licex-seal-{department_id}"
+
+
 class Keyring:
     def __init__(self, data_dir: Path, passphrase: bytes) -> None:
         self.pki_dir = data_dir / "pki"
         self._passphrase = passphrase
+        self._token: Any = None
+        from issuers.hsm import HsmConfig  # the PKCS#11 binding; loaded only when a token is configured
+
+        self.hsm = HsmConfig.from_env()
         self._lock = threading.Lock()
         self._root: x509.Certificate | None = None
         self._exchange: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None
@@ -45,7 +61,20 @@ class Keyring:
             raise KeyMaterialMissing(f"{name} not found in the data directory; run `licex init` first")
         return path.read_bytes()
 
-    def _load_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+    def token_key(self, label: str) -> ec.EllipticCurvePrivateKey:
+        """The key labelled ``label`` in the configured PKCS#11 token."""
+        from issuers.hsm import Token
+
+        if self.hsm is None:
+            raise KeyMaterialMissing("no PKCS#11 token is configured")
+        if self._token is None:
+            self._token = Token(self.hsm)
+        key: ec.EllipticCurvePrivateKey = self._token.key(label)
+        return key
+
+    def _load_key(self, name: str, label: str | None = None) -> ec.EllipticCurvePrivateKey:
+        if self.hsm is not None and label is not None:
+            return self.token_key(label)
         key = serialization.load_pem_private_key(self._read(name), password=self._passphrase)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise KeyMaterialMissing(f"{name} is not an EC private key")
@@ -62,14 +91,14 @@ class Keyring:
         with self._lock:
             if self._exchange is None:
                 cert = x509.load_pem_x509_certificate(self._read("exchange.crt"))
-                self._exchange = (self._load_key("exchange.key"), cert)
+                self._exchange = (self._load_key("exchange.key", EXCHANGE_KEY_LABEL), cert)
             return self._exchange
 
     def seal(self, department_id: str) -> SealKey:
         with self._lock:
             if department_id not in self._seals:
                 cert = x509.load_pem_x509_certificate(self._read(f"seals/{department_id}.crt"))
-                key = self._load_key(f"seals/{department_id}.key")
+                key = self._load_key(f"seals/{department_id}.key", seal_key_label(department_id))
                 self._seals[department_id] = SealKey(department_id, key, cert)
             return self._seals[department_id]
 

@@ -28,6 +28,7 @@ from issuers.department import DepartmentSigner
 from .admin import service as admin
 from .config import Settings
 from .context import AppContext
+from .keyring import EXCHANGE_KEY_LABEL, seal_key_label
 from .kit import migrate
 from .kit.db import unit_of_work
 
@@ -85,14 +86,28 @@ class ProvisionError(ValueError):
     """Production initialisation cannot proceed (e.g. no root certificate to import)."""
 
 
-def _own_key(path: Path, passphrase: bytes, *, org: str, department_id: str, uscc: str, cn: str) -> Path | None:
-    """Create a key the exchange holds and its CSR; None when the key (and its certificate) already exist."""
+def _own_key(path: Path, passphrase: bytes, *, org: str, department_id: str, uscc: str, cn: str,
+             token: Any = None, label: str = "") -> Path | None:
+    """Create a key the exchange holds (a file, or in the PKCS#11 ``token`` under ``label``) and its CSR; None
+    when the key and its certificate already exist."""
     from issuers.ca import make_csr
 
     crt, csr = path.with_suffix(".crt"), path.with_suffix(".csr")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if token is not None:
+        from issuers.hsm import HsmError
+
+        try:
+            key = token.key(label)
+        except HsmError:
+            key = token.generate(label)
+        else:
+            if crt.exists():
+                return None
+        csr.write_bytes(make_csr(key, org=org, department_id=department_id, uscc=uscc, common_name=cn))
+        return csr
     if path.exists() and crt.exists():
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         key = pki.load_private_key(path, passphrase)
     else:
@@ -126,17 +141,25 @@ def provision_production(settings: Settings, root_cert: Path, *, progress: Progr
     migrate.upgrade(settings.sqlalchemy_url)
     passphrase = settings.key_passphrase_bytes()
     uscc = EXCHANGE_USCC_BASE + uscc_check_char(EXCHANGE_USCC_BASE)
-    made = _own_key(pki_dir / "exchange.key", passphrase, org=settings.city_name + "数据资源局",
-                    department_id="exchange", uscc=uscc, cn="电子证照交换平台 trust list")
-    report.csrs.extend([made] if made else [])
     ctx = AppContext.build(settings)
+    token = None
+    if ctx.keyring.hsm is not None:
+        from issuers.hsm import Token
+
+        say(f"keys in the PKCS#11 token {ctx.keyring.hsm.token_label!r}")
+        token = Token(ctx.keyring.hsm)
+    made = _own_key(pki_dir / "exchange.key", passphrase, org=settings.city_name + "数据资源局",
+                    department_id="exchange", uscc=uscc, cn="电子证照交换平台 trust list", token=token,
+                    label=EXCHANGE_KEY_LABEL)
+    report.csrs.extend([made] if made else [])
     try:
         with unit_of_work(ctx.sessions) as session:
             for dept in ctx.catalogue.departments.values():
                 say(f"department {dept.id} {dept.name} (seal key held by the exchange)")
                 admin.ensure_department(session, dept)
                 made = _own_key(pki_dir / "seals" / f"{dept.id}.key", passphrase, org=dept.name,
-                                department_id=dept.id, uscc=dept.uscc, cn=f"{dept.name}电子印章")
+                                department_id=dept.id, uscc=dept.uscc, cn=f"{dept.name}电子印章", token=token,
+                                label=seal_key_label(dept.id))
                 report.csrs.extend([made] if made else [])
                 report.departments.append(dept.id)
     finally:

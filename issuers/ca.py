@@ -46,16 +46,25 @@ class CaError(ValueError):
 
 
 def make_csr(key: ec.EllipticCurvePrivateKey, *, org: str, department_id: str, uscc: str, common_name: str) -> bytes:
-    """A PEM PKCS#10 request in the licex subject layout, signed by ``key`` (proof of possession)."""
-    subject = x509.Name([
+    """A PEM PKCS#10 request in the licex subject layout, signed by ``key`` (proof of possession; a PKCS#11 token
+    key signs it in the token)."""
+    subject = csr_subject(org=org, department_id=department_id, uscc=uscc, common_name=common_name)
+    from issuers.hsm import TokenKey, token_csr
+
+    if isinstance(key, TokenKey):
+        return token_csr(key, subject)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def csr_subject(*, org: str, department_id: str, uscc: str, common_name: str) -> x509.Name:
+    return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, department_id),
         x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, uscc),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
-    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
-    return csr.public_bytes(serialization.Encoding.PEM)
 
 
 @dataclass(frozen=True)

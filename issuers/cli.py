@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from issuers.hsm import HsmError
+
 ca_app = typer.Typer(help="the city root CA, run offline: init, sign CSRs by profile, revoke, export-root",
                      no_args_is_help=True)
 department_app = typer.Typer(help="a department's own keys: init, install-cert, issue/push, rotate, signed-by",
@@ -103,13 +105,16 @@ def ca_export_root(ca_dir: Dir, out: Annotated[Path, typer.Option(dir_okay=False
 
 
 @department_app.command("init")
-def department_init(dept_dir: Dir, department: Annotated[str, typer.Option(help="department id")]) -> None:
+def department_init(dept_dir: Dir, department: Annotated[str, typer.Option(help="department id")],
+                    hsm: Annotated[bool, typer.Option(
+                        "--hsm", help="generate the licence key in the PKCS#11 token (LICEX_PKCS11_*)")] = False
+                    ) -> None:
     """Make the department's licence-signing and API-client keys (here, and only here) and their CSRs."""
     from issuers.department_dir import DepartmentDir, DepartmentDirError
 
     try:
-        csrs = DepartmentDir(dept_dir).init(department, _secret("LICEX_DEPARTMENT_PASSPHRASE"))
-    except DepartmentDirError as exc:
+        csrs = DepartmentDir(dept_dir).init(department, _secret("LICEX_DEPARTMENT_PASSPHRASE"), hsm=hsm)
+    except (DepartmentDirError, HsmError) as exc:
         raise _fail(exc) from exc
     print(json.dumps({"csrs": {"licence": str(csrs[0]), "client": str(csrs[1])}}))
 
@@ -124,7 +129,7 @@ def department_install_cert(dept_dir: Dir,
     d = DepartmentDir(dept_dir)
     try:
         uses = [d.install_cert(cert_from_pem(p.read_bytes()), _secret("LICEX_DEPARTMENT_PASSPHRASE")) for p in cert]
-    except (DepartmentDirError, ValueError) as exc:
+    except (DepartmentDirError, HsmError, ValueError) as exc:
         raise _fail(exc) from exc
     print(json.dumps({"installed": uses}))
 
@@ -136,7 +141,7 @@ def department_rotate(dept_dir: Dir) -> None:
 
     try:
         csr = DepartmentDir(dept_dir).rotate(_secret("LICEX_DEPARTMENT_PASSPHRASE"))
-    except DepartmentDirError as exc:
+    except (DepartmentDirError, HsmError) as exc:
         raise _fail(exc) from exc
     print(json.dumps({"csr": str(csr)}))
 
@@ -173,7 +178,7 @@ def department_issue(dept_dir: Dir,
             idx, uri = client.allocate_status(1)[0]  # the status list entry, before the signature
             credential = signer.sign(draft, status_list=(idx, uri))
             answer = client.push(credential)
-    except (DepartmentDirError, SigningError, PushError, ValueError) as exc:
+    except (DepartmentDirError, HsmError, SigningError, PushError, ValueError) as exc:
         raise _fail(exc) from exc
     if out:
         out.write_text(credential)
@@ -193,6 +198,6 @@ def department_signed_by(dept_dir: Dir, cert: Annotated[Path, typer.Option(exist
         fingerprint = cert_fingerprint(cert_from_pem(cert.read_bytes()))
         with ExchangeClient(exchange, signer, signer.department.id) as client:
             ids = client.signed_by(fingerprint)
-    except (DepartmentDirError, PushError, ValueError) as exc:
+    except (DepartmentDirError, HsmError, PushError, ValueError) as exc:
         raise _fail(exc) from exc
     print(json.dumps({"fingerprint": fingerprint, "count": len(ids), "licences": ids}))

@@ -9,16 +9,19 @@ it signed stay valid under the chain model, see verifier.licence).
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from pathlib import Path
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from issuers import pki
 from issuers.ca import make_csr
 from issuers.department import CLIENT_CERT, CLIENT_KEY, LICENCE_CERT, LICENCE_KEY, DepartmentSigner
+from issuers.hsm import HsmConfig, Token
 from schemas.catalogue import Department, load_catalogue
 
 __all__ = ["DepartmentDir", "DepartmentDirError"]
@@ -50,24 +53,46 @@ class DepartmentDir:
             raise DepartmentDirError("UNKNOWN_DEPARTMENT", f"{dept_id!r} is not in the catalogue")
         return dept
 
+    def _info(self) -> dict[str, str]:
+        data: dict[str, str] = json.loads((self.path / INFO).read_text())
+        return data
+
+    def _token(self) -> Token:
+        config = HsmConfig.from_env()
+        if config is None:
+            raise DepartmentDirError("NO_TOKEN", "the licence key is in a PKCS#11 token: set LICEX_PKCS11_*")
+        return Token(config)
+
     def _new_key(self, use: str, passphrase: bytes) -> Path:
         key_name, _crt, csr_name, cn = KEYS[use]
         dept = self.department
-        key = pki.generate_key()
-        pki.save_private_key(key, self.path / key_name, passphrase)
+        label = self._info().get("licence_key_label") if use == "licence" else None
+        key: ec.EllipticCurvePrivateKey
+        if label:  # a department HSM: the licence key is generated in the token, under a fresh label
+            label = f"licex-licence-{dept.id}-{secrets.token_hex(4)}"
+            key = self._token().generate(label)
+            self._save_info(licence_key_label=label)
+        else:
+            key = pki.generate_key()
+            pki.save_private_key(key, self.path / key_name, passphrase)
         csr = self.path / csr_name
         csr.write_bytes(make_csr(key, org=dept.name, department_id=dept.id, uscc=dept.uscc,
                                  common_name=f"{dept.name} {cn}"))
         return csr
 
-    def init(self, department_id: str, passphrase: bytes) -> list[Path]:
-        """Make the licence-signing and API-client keys and their CSRs."""
+    def _save_info(self, **changes: str) -> None:
+        (self.path / INFO).write_text(json.dumps({**self._info(), **changes}))
+
+    def init(self, department_id: str, passphrase: bytes, *, hsm: bool = False) -> list[Path]:
+        """Make the licence-signing and API-client keys and their CSRs (``hsm``: the licence key in the PKCS#11
+        token configured by LICEX_PKCS11_*)."""
         if load_catalogue().departments.get(department_id) is None:
             raise DepartmentDirError("UNKNOWN_DEPARTMENT", f"{department_id!r} is not in the catalogue")
         if (self.path / LICENCE_KEY).exists() or (self.path / CLIENT_KEY).exists():
             raise DepartmentDirError("EXISTS", f"{self.path} already holds keys")
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (self.path / INFO).write_text(json.dumps({"department": department_id}))
+        (self.path / INFO).write_text(json.dumps({"department": department_id,
+                                                  **({"licence_key_label": "pending"} if hsm else {})}))
         return [self._new_key("licence", passphrase), self._new_key("client", passphrase)]
 
     def install_cert(self, cert: x509.Certificate, passphrase: bytes) -> str:
@@ -77,8 +102,8 @@ class DepartmentDir:
             raise DepartmentDirError("WRONG_DEPARTMENT", "the certificate names another department")
         public = cert.public_key().public_bytes(serialization.Encoding.DER,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        for use, (key_name, crt_name, _csr, _cn) in KEYS.items():
-            key = pki.load_private_key(self.path / key_name, passphrase)
+        for use, (_key_name, crt_name, _csr, _cn) in KEYS.items():
+            key = self._key(use, passphrase)
             mine = key.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
             if mine == public:
@@ -96,11 +121,29 @@ class DepartmentDir:
         retired = self.path / "retired" / pki.cert_fingerprint(old)
         retired.mkdir(parents=True, exist_ok=True)
         shutil.copy2(crt, retired / LICENCE_CERT)
-        key_file = self.path / LICENCE_KEY
-        key_file.write_bytes(b"\0" * key_file.stat().st_size)  # overwrite, then remove: the key is destroyed
-        key_file.unlink()
+        label = self._info().get("licence_key_label")
+        if label:
+            self._token().destroy(label)  # the retired key is destroyed in the token
+        else:
+            key_file = self.path / LICENCE_KEY
+            key_file.write_bytes(b"\0" * key_file.stat().st_size)  # overwrite, then remove: the key is destroyed
+            key_file.unlink()
         crt.unlink()
         return self._new_key("licence", passphrase)
 
+    def _key(self, use: str, passphrase: bytes) -> ec.EllipticCurvePrivateKey:
+        label = self._info().get("licence_key_label") if use == "licence" else None
+        if label:
+            return self._token().key(label)
+        return pki.load_private_key(self.path / KEYS[use][0], passphrase)
+
     def signer(self, passphrase: bytes) -> DepartmentSigner:
-        return DepartmentSigner.load(self.path, self.department, passphrase)
+        if not self._info().get("licence_key_label"):
+            return DepartmentSigner.load(self.path, self.department, passphrase)
+        for name in (LICENCE_CERT, CLIENT_CERT):
+            if not (self.path / name).exists():
+                raise DepartmentDirError("NO_CERT", f"{name} is not installed yet")
+        return DepartmentSigner(self.department, self._key("licence", passphrase),
+                                pki.cert_from_pem((self.path / LICENCE_CERT).read_bytes()),
+                                self._key("client", passphrase),
+                                pki.cert_from_pem((self.path / CLIENT_CERT).read_bytes()), load_catalogue())

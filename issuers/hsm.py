@@ -104,6 +104,18 @@ class Token:
             raise HsmError("HSM_FAILED", "the generated key is not in the token")
         return key
 
+    def destroy(self, label: str) -> None:
+        """Destroy both halves of the key pair labelled ``label`` (a retired key)."""
+        from pkcs11 import KeyType, ObjectClass
+        from pkcs11.exceptions import NoSuchKey
+
+        with self._lock:
+            for object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+                try:
+                    self._session.get_key(object_class=object_class, key_type=KeyType.EC, label=label).destroy()
+                except NoSuchKey:
+                    continue
+
     def key(self, label: str) -> TokenKey:
         key = self._find(label)
         if key is None:

@@ -5,6 +5,7 @@ licence signed through the token verifies; the exchange's keyring and a producti
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -118,3 +119,103 @@ def test_proof_sealed_in_the_token_passes_pdfsig(hsm: HsmConfig, tmp_path: Path)
     out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True).stdout
     assert "Signature is Valid." in out, out
     assert "Certificate is Trusted." in out, out
+
+
+def test_production_exchange_keeps_its_keys_in_the_token(hsm: HsmConfig, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from exchange.config import Settings
+    from exchange.context import AppContext
+    from exchange.proofs.render import render_proof_pdf
+    from exchange.proofs.sealing import PdfSealer
+    from exchange.provision import provision
+    from exchange.trust.service import current_trust_list
+    from issuers.ca import CaDir
+    from issuers.hsm import TokenKey
+    from tests.exchange.proofs.samples import real_estate_none
+    from verifier.trust import TrustList
+
+    env = {"LICEX_PKCS11_MODULE": hsm.module, "LICEX_PKCS11_TOKEN": hsm.token_label, "LICEX_PKCS11_PIN": hsm.pin,
+           "LICEX_MASTER_KEY": os.urandom(32).hex(), "LICEX_KEY_PASSPHRASE": "exchange-passphrase"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    ca = CaDir(tmp_path / "ca")
+    ca.init(b"ca-passphrase", common_name="root", org="长沙市数据资源管理局")
+    (tmp_path / "root.crt").write_text(pki.cert_to_pem(ca.root_cert))
+    data = tmp_path / "exchange"
+    settings = Settings(data_dir=data, demo=False)
+    report = provision(settings, root_cert=tmp_path / "root.crt")
+    assert report.csrs and not list(data.rglob("*.key"))  # no key file: the keys are in the token
+    answers: list[str] = []
+    for csr in report.csrs:
+        out = csr.with_suffix(".crt.answer")
+        out.write_text(pki.cert_to_pem(ca.sign(csr.read_bytes(), "exchange" if csr.stem == "exchange" else "seal",
+                                               b"ca-passphrase")))
+        answers += ["--cert", str(out)]
+    res = subprocess.run([str(Path(sys.executable).parent / "licex"), "exchange", "install-cert", "--data-dir",
+                          str(data), *answers], capture_output=True, text=True, env=dict(os.environ), check=False)
+    assert res.returncode == 0, res.stderr
+    ctx = AppContext.build(settings)
+    try:
+        seal = ctx.keyring.seal("blood")
+        assert isinstance(seal.key, TokenKey) and isinstance(ctx.keyring.exchange[0], TokenKey)
+        with ctx.sessions() as session:  # the trust list, signed in the token, loads and verifies
+            trust = TrustList.load(current_trust_list(ctx, session).to_bytes())
+        assert trust.department_for_certificate(seal.cert, "seal") is not None
+        pdf = PdfSealer(seal.key, seal.cert, [ca.root_cert]).seal(render_proof_pdf(real_estate_none()))
+    finally:
+        ctx.close()
+    path = tmp_path / "exchange-sealed.pdf"
+    path.write_bytes(pdf)
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    (nss / "root.pem").write_text(pki.cert_to_pem(ca.root_cert))
+    subprocess.run(["certutil", "-N", "--empty-password", "-d", f"sql:{nss}"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{nss}", "-A", "-t", "CT,C,C", "-n", "root", "-i", str(nss / "root.pem")],
+                   check=True, capture_output=True)
+    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True).stdout
+    assert "Signature is Valid." in out and "Certificate is Trusted." in out, out
+
+
+def test_department_licence_key_in_the_token(hsm: HsmConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from issuers.ca import read_csr
+    from issuers.department_dir import DepartmentDir
+    from issuers.hsm import TokenKey
+    from issuers.records import SystemOfRecord
+    from verifier.trust import TrustedCertificate, TrustedDepartment
+
+    for name, value in {"LICEX_PKCS11_MODULE": hsm.module, "LICEX_PKCS11_TOKEN": hsm.token_label,
+                        "LICEX_PKCS11_PIN": hsm.pin}.items():
+        monkeypatch.setenv(name, value)
+    test_pki = shared_pki()
+    d = DepartmentDir(tmp_path / "psb")
+    d.init("psb", b"department-passphrase", hsm=True)
+    assert not (tmp_path / "psb" / "licence.key").exists()  # in the token, not on disk
+
+    def certify(csr: str, use: str) -> object:
+        request = read_csr((tmp_path / "psb" / csr).read_bytes())
+        return pki.certify_public_key(test_pki.root_key, test_pki.root_cert, request.public_key,
+                                      subject_cn=request.common_name, org=request.org,
+                                      department_id=request.department_id, uscc=request.uscc, use=use,  # type: ignore[arg-type]
+                                      now=test_pki.now)
+
+    licence_cert, client_cert = certify("licence.csr", "licence"), certify("client.csr", "client")
+    assert d.install_cert(licence_cert, b"department-passphrase") == "licence"  # type: ignore[arg-type]
+    assert d.install_cert(client_cert, b"department-passphrase") == "client"  # type: ignore[arg-type]
+    signer = d.signer(b"department-passphrase")
+    assert isinstance(signer.licence_key, TokenKey)
+    draft = next(x for x in SystemOfRecord.generate(seed=7, citizens=16).licences() if x.department_id == "psb")
+    sd_jwt = signer.sign(draft, now=test_pki.now)
+    dept = test_pki.departments["psb"]
+    listed = TrustedDepartment(dept.id, dept.name, dept.uscc, frozenset(dept.may_issue),
+                               (TrustedCertificate(licence_cert, "licence"),))  # type: ignore[arg-type]
+    trust = test_pki.trust_list_with(departments=[listed])
+    result = verify_licence(sd_jwt, trust, now=test_pki.now)
+    assert result.valid, result.verdict
+    info = tmp_path / "psb" / "department.json"
+    old_label = json.loads(info.read_text())["licence_key_label"]
+    d.rotate(b"department-passphrase")  # the retired key is destroyed in the token
+    with pytest.raises(HsmError, match="KEY_NOT_FOUND"):
+        Token(hsm).key(old_label)
+    assert json.loads(info.read_text())["licence_key_label"] != old_label
