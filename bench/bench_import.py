@@ -29,7 +29,7 @@ from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.licences import service
 from exchange.licences.importer import import_jsonl
-from exchange.provision import provision
+from exchange.provision import demo_department_dir, provision
 from exchange.trust.service import build_document
 from issuers.department import DepartmentSigner
 from issuers.records import bulk_drafts
@@ -49,14 +49,14 @@ def _sign_all(ctx: AppContext, n: int, seed: int) -> list[str]:
     for draft in bulk_drafts(n, seed=seed):
         if draft.department_id not in signers:
             dept = ctx.catalogue.departments[draft.department_id]
-            signers[dept.id] = DepartmentSigner.load(ctx.settings.data_dir / "issuers" / dept.id, dept,
+            signers[dept.id] = DepartmentSigner.load(demo_department_dir(ctx.settings.data_dir, dept.id), dept,
                                                      ctx.settings.key_passphrase_bytes())
         out.append(signers[draft.department_id].sign(draft))
     return out
 
 
 def _raw_verify_rate(ctx: AppContext, credentials: list[str]) -> float:
-    signer = DepartmentSigner.load(ctx.settings.data_dir / "issuers" / "blood",
+    signer = DepartmentSigner.load(demo_department_dir(ctx.settings.data_dir, "blood"),
                                    ctx.catalogue.departments["blood"], ctx.settings.key_passphrase_bytes())
     public = signer.licence_cert.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)

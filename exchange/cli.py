@@ -171,6 +171,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     from .kit.db import unit_of_work
     from .kit.errors import ExchangeError
     from .licences import service
+    from .provision import demo_department_dir
     from .status import service as status_lists
     from .trust.service import current_trust_list
 
@@ -189,7 +190,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
             holder_name=str(fields.get(lt.holder_name_field, "")), licence_no=str(fields.get(lt.licence_no_field, "")),
             serial=serial, fields=fields, issued_on=today, valid_from=today,
             valid_until=lt.validity_until(today, fields))
-        signer = DepartmentSigner.load(settings.data_dir / "issuers" / dept.id, dept,
+        signer = DepartmentSigner.load(demo_department_dir(settings.data_dir, dept.id), dept,
                                        settings.key_passphrase_bytes())
         with unit_of_work(ctx.sessions) as session:
             ref = status_lists.allocate(ctx, session, owner=dept.id)[0]  # the entry before the signature

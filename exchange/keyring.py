@@ -1,7 +1,7 @@
 """Key material the exchange itself holds, from the data directory.
 
-Layout of ``<data_dir>/pki``: ``root.crt`` (the city root; its key stays offline in production, only a demo
-keeps an encrypted ``root.key`` here), ``exchange.crt``/``exchange.key`` (signs the trust list), and
+Layout of ``<data_dir>/pki``: ``root.crt`` (the city root; its key is never here — offline in production, in
+the demo's separate ``<data_dir>/ca``), ``exchange.crt``/``exchange.key`` (signs the trust list), and
 ``seals/<department>.crt``/``.key`` (the departments' seal keys held by the sealing service). Every private key
 is PKCS#8 encrypted with ``LICEX_KEY_PASSPHRASE``; none is ever committed or logged.
 

@@ -8,7 +8,10 @@ key: departments make theirs with ``licex department init`` and the exchange enr
 (``licex exchange enrol``). See docs/keys.md.
 
 Demo (``--demo``): a composition root that plays the city CA and the departments (via ``issuers``) as well as the
-exchange on one machine. The exchange's services never import ``issuers``.
+exchange on one machine, each party in its own directory: ``<data-dir>/ca`` (the root key),
+``<data-dir>/departments/<id>`` (licence and client keys) and the exchange's own ``pki/`` (root.crt, its
+signing key, the seal keys). The exchange's services never import ``issuers`` and never read ``ca/`` or
+``departments/``.
 """
 
 from __future__ import annotations
@@ -54,16 +57,32 @@ def _save_cert(path: Path, cert: x509.Certificate) -> None:
     path.write_text(pki.cert_to_pem(cert))
 
 
-def _root(pki_dir: Path, passphrase: bytes, report: ProvisionReport
+def demo_ca_dir(data_dir: Path) -> Path:
+    """Where the demo keeps the city CA's root key: ``<data-dir>/ca`` (``<data-dir>/pki`` in data dirs made
+    before the parties were kept apart)."""
+    return data_dir / "pki" if (data_dir / "pki" / "root.key").exists() else data_dir / "ca"
+
+
+def demo_department_dir(data_dir: Path, department_id: str) -> Path:
+    """A demo department's own key directory: ``<data-dir>/departments/<id>`` (legacy: ``issuers/<id>``)."""
+    legacy = data_dir / "issuers" / department_id
+    return legacy if legacy.exists() else data_dir / "departments" / department_id
+
+
+def _root(data_dir: Path, passphrase: bytes, report: ProvisionReport
           ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    crt, key = pki_dir / "root.crt", pki_dir / "root.key"
+    """The demo's city CA in ``<data-dir>/ca``; the exchange's ``pki/`` gets only the public root.crt."""
+    ca_dir = demo_ca_dir(data_dir)
+    crt, key = ca_dir / "root.crt", ca_dir / "root.key"
     if crt.exists() and key.exists():
-        return pki.load_private_key(key, passphrase), pki.cert_from_pem(crt.read_bytes())
-    pki_dir.mkdir(parents=True, exist_ok=True)
-    root_key, root_cert = pki.create_root_ca(common_name=ROOT_CN)
-    pki.save_private_key(root_key, key, passphrase)
-    _save_cert(crt, root_cert)
-    report.created_root = True
+        root_key, root_cert = pki.load_private_key(key, passphrase), pki.cert_from_pem(crt.read_bytes())
+    else:
+        ca_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        root_key, root_cert = pki.create_root_ca(common_name=ROOT_CN)
+        pki.save_private_key(root_key, key, passphrase)
+        _save_cert(crt, root_cert)
+        report.created_root = True
+    _save_cert(data_dir / "pki" / "root.crt", root_cert)
     return root_key, root_cert
 
 
@@ -188,7 +207,7 @@ def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, see
         passphrase = settings.key_passphrase_bytes()
         pki_dir = settings.data_dir / "pki"
         say("city root CA and exchange certificate")
-        root = _root(pki_dir, passphrase, report)
+        root = _root(settings.data_dir, passphrase, report)
         _leaf(pki_dir, "exchange", passphrase, root, subject_cn="电子证照交换平台 trust list",
               org=settings.city_name + "数据资源局", department_id="exchange", uscc="114301000000000000",
               use="exchange")
@@ -197,7 +216,7 @@ def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, see
             for dept in ctx.catalogue.departments.values():
                 say(f"department {dept.id} {dept.name}")
                 admin.ensure_department(session, dept)
-                dept_dir = settings.data_dir / "issuers" / dept.id
+                dept_dir = demo_department_dir(settings.data_dir, dept.id)
                 if (dept_dir / "licence.crt").exists():
                     signer = DepartmentSigner.load(dept_dir, dept, passphrase)
                 else:

@@ -17,6 +17,7 @@ from exchange.admin.service import register_certificate, revoke_certificate
 from exchange.kit.db import unit_of_work
 from exchange.licences.models import LicenceSigner
 from exchange.models import Licence
+from exchange.provision import demo_ca_dir
 from exchange.status.service import RegistryStatus
 from issuers import pki
 from issuers.department import DepartmentSigner
@@ -48,8 +49,9 @@ def _sign_and_push(env: ExchangeEnv, signer: DepartmentSigner, serial: str) -> t
 
 def _rotated(env: ExchangeEnv, old: DepartmentSigner) -> DepartmentSigner:
     """A new licence key certified by the city root (the demo keeps the root key; production signs a CSR)."""
-    root_key = pki.load_private_key(env.settings.data_dir / "pki" / "root.key", env.settings.key_passphrase_bytes())
-    root_cert = pki.cert_from_pem((env.settings.data_dir / "pki" / "root.crt").read_bytes())
+    ca_dir = demo_ca_dir(env.settings.data_dir)
+    root_key = pki.load_private_key(ca_dir / "root.key", env.settings.key_passphrase_bytes())
+    root_cert = pki.cert_from_pem((ca_dir / "root.crt").read_bytes())
     dept = old.department
     key, cert = pki.issue_certificate(root_key, root_cert, subject_cn=f"{dept.name} licence 2", org=dept.name,
                                       department_id=dept.id, uscc=dept.uscc, use="licence")
