@@ -177,3 +177,18 @@ def test_missing_or_stale_list_is_status_unavailable() -> None:
 
     offline = StatusListClient(pki.trust_list, fetch=down, clock=lambda: pki.now)
     assert verify_licence(sd_jwt, pki.trust_list, now=pki.now, status=offline).codes == (Code.STATUS_UNAVAILABLE,)
+
+
+def test_interop_with_an_independent_implementation() -> None:
+    """``token-status-list`` (PyPI, a third-party implementation of the draft) reads our lists and we read its."""
+    tsl = pytest.importorskip("token_status_list")
+    ours = StatusList(1 << 14, 2)
+    for idx, value in ((0, 1), (5, 2), (1000, 1), (16383, 2)):
+        ours.set(idx, value)
+    theirs = tsl.BitArray.from_b64(2, ours.encode())
+    assert [theirs.get(i) for i in (0, 1, 5, 1000, 16382, 16383)] == [1, 0, 2, 1, 0, 2]
+    made = tsl.BitArray.of_size(2, 1 << 12)
+    made.set(7, 2)
+    made.set(4095, 1)
+    back = StatusList.decode(2, made.to_b64())
+    assert (back.get(7), back.get(4095), back.get(8)) == (2, 1, 0)
