@@ -14,26 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from exchange.kit.cntime import china_time, cn_datetime
 from schemas.catalogue import Catalogue, ProofField, ProofType
 from schemas.identifiers import mask_citizen_id, mask_name
 
 from .datasource import HolderData
 from .document import ProofDocument, ProofTable
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 _ID_RE = re.compile(r"\d{17}[\dXx]")
-
-
-def local_time(moment: datetime) -> datetime:
-    return moment.astimezone(CHINA_TZ)
-
-
-def _cn_datetime(moment: datetime) -> str:
-    t = local_time(moment)
-    return f"{t.year}年{t.month:02d}月{t.day:02d}日{t.hour:02d}时{t.minute:02d}分"
+local_time = china_time
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,7 @@ def _extra_scalars(pt: ProofType, data: HolderData, at: datetime) -> dict[str, s
     names = {f.name for f in pt.fields}
     extra: dict[str, str] = {}
     if "queried_at" in names:
-        extra["queried_at"] = _cn_datetime(at)
+        extra["queried_at"] = cn_datetime(at)
     if "query_scope" in names:
         extra["query_scope"] = "长沙市内六区、望城区及长沙县不动产登记簿"
     if "no_record_statement" in names and not any(data.tables.values()):

@@ -12,12 +12,12 @@ Output is deterministic for the same input (``invariant=1``: no timestamps or ra
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from exchange.kit.cntime import cn_date, cn_datetime
 from exchange.proofs import fonts
 from exchange.proofs.document import ProofDocument, ProofTable
 from exchange.proofs.qr_art import draw_qr
@@ -39,12 +39,9 @@ SMALL_SIZE = 9.5
 TABLE_SIZE = 9.0
 
 
-def format_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def format_datetime(t: datetime) -> str:
-    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+# one date and one time format on the page (and on the web pages): exchange.kit.cntime
+format_date = cn_date
+format_datetime = cn_datetime
 
 
 class _Layout:

@@ -129,6 +129,7 @@ def test_counter_keeps_a_refusal_on_screen_and_does_not_resend_the_code(
     page.wait_for_timeout(6000)  # ≈48 frames at 8 fps, each of them decoding the same spent code
     expect(status).to_contain_text("二维码已被使用")  # the reason stays; not overwritten by "请将二维码对准…"
     assert len(scans) == 1, f"the refused code was sent {len(scans)} times"
+    expect(status).to_be_in_viewport()  # the clerk sees the reason without scrolling
     screenshot(page, "i13-counter-02-refusal-stays", full_page=False)
 
     # pasting the same code again: not sent again, and the page says why
@@ -149,4 +150,10 @@ def test_counter_keeps_a_refusal_on_screen_and_does_not_resend_the_code(
     assert refusals[0]["subject"]["reason"] == "QR_USED"
     assert "clerk01" not in refusals[0]["actor"]  # the citizen reads a name, not an internal username
     screenshot(page, "i13-counter-03-refused-after-reload", full_page=False)
-    page.console.assert_clean()  # type: ignore[attr-defined]
+    assert_clean_except(page, "status of 409")  # the two refusals themselves
+
+
+def assert_clean_except(page: Page, *expected: str) -> None:
+    """No console errors but the expected ones (Chromium logs every 4xx response as a console error)."""
+    errors = [e for e in page.console.errors if not any(x in e for x in expected)]  # type: ignore[attr-defined]
+    assert not errors, "browser console errors:\n" + "\n".join(errors)

@@ -179,6 +179,7 @@ function stopScanner() {
 async function startScanner() {
   if (state.scanner) return;
   $("scan-camera").hidden = false;
+  $("scan-step").scrollIntoView({ block: "start" });
   $("scan-start").hidden = true;
   $("scan-stop").hidden = false;
   try {
