@@ -189,22 +189,47 @@ def build(
     return BuiltProof(doc=doc, record=record)
 
 
+_PERSON_FIELD_RE = re.compile(r"(?:^|_)(?:name|holder|holders|owner|owners|co_owners?|spouse|applicant|guardian"
+                              r"|parent|father|mother|child|children|member|members|relative|householder)(?:_|$)")
+_NOT_A_PERSON = ("employer", "firm", "company", "school", "unit", "department", "dept", "org", "issuer", "bank",
+                 "hospital", "institution", "agency", "station", "type", "project", "matter", "hall")
+_NAME_SEPARATORS_RE = re.compile(r"([、，,；;／/\s]+)")
+
+
+def is_person_field(name: str) -> bool:
+    """Whether a catalogue field or column holds people's names (the holder, a co-owner, a spouse, …)."""
+    key = name.lower()
+    if "id_number" in key or "no" == key.rsplit("_", 1)[-1]:
+        return False
+    return bool(_PERSON_FIELD_RE.search(key)) and not any(word in key for word in _NOT_A_PERSON)
+
+
+def mask_names(value: str) -> str:
+    """Every name in a list of names masked the same way (``李建华、孙涛`` → ``李**、孙*``)."""
+    parts = _NAME_SEPARATORS_RE.split(value)
+    return "".join(p if _NAME_SEPARATORS_RE.fullmatch(p) or not p else mask_name(p) for p in parts)
+
+
 def masked_record(record: Mapping[str, Any], *, mask_all: bool) -> dict[str, Any]:
-    """The stored record with sensitive values masked (``mask_all``: the holder's name and IDs everywhere too,
-    for the public page)."""
+    """The stored record with sensitive values masked (``mask_all``, for public pages: every person's name —
+    the holder's, a co-owner's, a spouse's — and every ID number masked the same way too)."""
     name = str(record.get("holder", {}).get("name", ""))
 
-    def m(value: str, sensitive: bool) -> str:
+    def m(value: str, sensitive: bool, field_name: str = "") -> str:
+        if mask_all and field_name and is_person_field(field_name) and not _ID_RE.fullmatch(value):
+            value = mask_names(value)
+            return value
         if sensitive or (mask_all and (_ID_RE.fullmatch(value) or (name and name in value))):
             return mask_value(value, holder_name=name)
         return value
 
-    fields = [{**f, "value": m(str(f["value"]), bool(f["sensitive"]))} for f in record.get("fields", [])]
+    fields = [{**f, "value": m(str(f["value"]), bool(f["sensitive"]), str(f.get("name", "")))}
+              for f in record.get("fields", [])]
     tables = {}
     for key, t in record.get("tables", {}).items():
         cols = t["columns"]
-        rows = [[m(str(cell), bool(col["sensitive"])) for cell, col in zip(row, cols, strict=True)]
-                for row in t["rows"]]
+        rows = [[m(str(cell), bool(col["sensitive"]), str(col.get("name", ""))) for cell, col in
+                 zip(row, cols, strict=True)] for row in t["rows"]]
         tables[key] = {**t, "rows": rows}
     holder_id = str(record.get("holder", {}).get("id_number", ""))
     return {

@@ -11,6 +11,7 @@ import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage }
 import { drawFrame, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("kiosk");
@@ -175,7 +176,7 @@ function badge(status) {
 }
 
 function day(iso) {
-  return iso ? String(iso).slice(0, 10) : msg("js.kiosk.long_term");
+  return iso ? when(iso, false) : msg("js.kiosk.long_term");
 }
 
 function renderLicences(list) {

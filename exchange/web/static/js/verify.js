@@ -6,6 +6,7 @@
 import { api, errorText, showMessage } from "./api.js";
 import { msg } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const msgEl = $("verify-msg");
@@ -20,8 +21,8 @@ function renderProof(p) {
     el("dt", { text: msg("js.verify.type") }), el("dd", { text: p.type_name || p.type || "" }),
     el("dt", { text: msg("js.verify.number") }), el("dd", { class: "mono", "data-testid": "verify-number", text: p.proof_id }),
     el("dt", { text: msg("js.verify.issuer") }), el("dd", { text: (p.issuer && p.issuer.name) || "" }),
-    el("dt", { text: msg("js.verify.issued") }), el("dd", { text: String(p.issued_at || "").replace("T", " ").slice(0, 19) }),
-    el("dt", { text: msg("js.verify.expires") }), el("dd", { text: String(p.expires_at || "").slice(0, 10) }),
+    el("dt", { text: msg("js.verify.issued") }), el("dd", { "data-testid": "verify-issued", text: when(p.issued_at) }),
+    el("dt", { text: msg("js.verify.expires") }), el("dd", { text: when(p.expires_at) }),
     el("dt", { text: msg("js.verify.status") }),
     el("dd", { "data-testid": "verify-status", "data-status": p.status, text: msg(`js.status.${p.status}`, {}, p.status) }),
     el("dt", { text: msg("js.verify.holder") }),
