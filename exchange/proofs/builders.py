@@ -67,6 +67,13 @@ WORDING: Mapping[str, Wording] = {
 }
 
 
+#: The footer says how the proof came about: generated at once from department data, or issued after review.
+FOOTERS: Mapping[str, str] = {
+    "instant": "本证明由电子证照共享平台根据部门数据即时生成，加盖电子印章，与纸质证明具有同等效力。",
+    "reviewed": "本证明经出具单位审核后出具，加盖电子印章，与纸质证明具有同等效力。",
+}
+
+
 @dataclass(frozen=True)
 class BuiltProof:
     doc: ProofDocument  # without the QR (added when sealing)
@@ -174,6 +181,7 @@ def build(
         issuer_name=issuer,
         issued_on=local.date(),
         seal_purpose=pt.seal_purpose,
+        footer=FOOTERS[pt.mode],
     )
     record = {
         "type": pt.key,
