@@ -125,3 +125,40 @@ def test_wrap_text_keeps_chinese_line_breaking_rules() -> None:
         assert all(ln[0] not in NO_LINE_START for ln in lines[1:] if ln), (width, lines)
         assert all(ln[-1] not in "（《“" for ln in lines[:-1] if ln), (width, lines)
     assert wrap_text("身份证号430102197805120625", 100, 9.0)[-1] == "430102197805120625"
+
+
+@pytest.mark.parametrize("name", ["长沙市不动产登记中心", "长沙市公安局", "长沙市住房公积金管理中心"])
+def test_seal_ring_text_is_centred(tmp_path: Path, name: str) -> None:
+    """Render the seal alone (pdftoppm), find each ring character's ink by angle: the first and the last are
+    mirror images about 12 o'clock (the ring text is centred), and the characters are evenly spaced."""
+    import numpy as np
+    from PIL import Image
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    from exchange.proofs import fonts
+    from exchange.proofs.seal_art import draw_seal
+
+    fonts.ensure_primary()
+    pdf = tmp_path / "seal.pdf"
+    c = Canvas(str(pdf), pagesize=(60 * mm, 60 * mm))
+    draw_seal(c, 30 * mm, 30 * mm, name=name, purpose="", diameter_mm=42)  # no purpose line: ring text only
+    c.save()
+    subprocess.run(["pdftoppm", "-r", "300", "-png", "-singlefile", str(pdf), str(tmp_path / "seal")], check=True)
+    im = np.asarray(Image.open(tmp_path / "seal.png").convert("RGB")).astype(int)
+    red = (im[..., 0] > 150) & (im[..., 1] < 150) & (im[..., 2] < 150)
+    ys, xs = np.nonzero(red)
+    cx, cy, r = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2, (xs.max() - xs.min()) / 2
+    d = np.hypot(xs - cx, ys - cy)
+    band = (d > r * 0.55) & (d < r * 0.88)  # inside the rim, outside the star
+    ang = np.degrees(np.arctan2(-(ys[band] - cy), xs[band] - cx))
+    ang = np.where(ang < -90, ang + 360, ang)
+    hist, edges = np.histogram(ang, bins=600, range=(-90, 270))
+    runs: list[list[float]] = []
+    for count, left in zip(hist, edges, strict=False):
+        if count > 2 and runs and left - runs[-1][1] < 2.5:
+            runs[-1][1] = left + 0.6
+        elif count > 2:
+            runs.append([left, left + 0.6])
+    first, last = runs[-1][1], runs[0][0]  # counter-clockwise extent of the ink: from the last glyph to the first
+    assert abs((first + last) / 2 - 90) < 3, f"ring text spans {last:.1f}°…{first:.1f}°: not centred on 12 o'clock"
