@@ -157,3 +157,135 @@ def assert_clean_except(page: Page, *expected: str) -> None:
     """No console errors but the expected ones (Chromium logs every 4xx response as a console error)."""
     errors = [e for e in page.console.errors if not any(x in e for x in expected)]  # type: ignore[attr-defined]
     assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
+# ------------------------------------------------------------------------------------------------ point 7
+
+
+def long_log(server: LiveServer, id_number: str, n: int) -> None:
+    """``n`` entries in the holder's usage log, as n public checks of a proof would write them."""
+    from exchange.kit.db import unit_of_work
+    from exchange.usage import service as usage
+    from exchange.usage.service import Actor
+
+    ctx = server.app.state.ctx
+    holder = ctx.protector.holder_hash(id_number)
+    with unit_of_work(ctx.sessions) as s:
+        for i in range(n):
+            usage.record(s, holder, "proof_verified", Actor("public", "扫码核验"),
+                         subject={"proof_id": f"CS-BDC-20261201-TEST{i:04d}-X", "via": "public_page"})
+
+
+def citizen_page(browser: Browser, new_page: Callable[..., Page], base: str, token: str, *,
+                 viewport: tuple[int, int] = PHONE, locale: str = "zh-CN") -> Page:
+    """The citizen page with a face-login session already in this tab's sessionStorage."""
+    page = new_page(browser, viewport=viewport, locale=locale)
+    holder = '{"name_masked": "李**", "id_masked": "4301**********0625"}'
+    page.add_init_script(
+        f"sessionStorage.setItem('licex.citizen.token', {token!r});"
+        f"sessionStorage.setItem('licex.citizen.holder', {holder!r});"
+    )
+    page.goto(f"{base}/citizen")
+    return page
+
+
+def test_citizen_qr_goes_away_offline_and_comes_back_fresh(
+    demo_server: LiveServer, browser_factory: Callable[..., Browser], new_page: Callable[..., Page],
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    base = demo_server.url
+    token, number = citizen_session(demo_server)
+    long_log(demo_server, number, 57)  # more than one page of 50 entries
+    page = citizen_page(browser_factory(), new_page, base, token)
+    expect(page.locator("#home-section")).to_be_visible()
+    # focus moved to the step's heading (a screen reader reads where the citizen is), not left on <body>
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'home-title'")
+
+    page.get_by_test_id("qr-show").click()
+    img = page.locator("#qr-img")
+    expect(img).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    first_src = img.get_attribute("src")
+    screenshot(page, "i13-citizen-01-qr-online")
+
+    page.context.set_offline(True)
+    qr_status = page.get_by_test_id("qr-status")
+    expect(qr_status).to_contain_text("网络已断开")
+    expect(img).to_be_hidden()  # the stale code is gone, not left to be scanned
+    assert img.get_attribute("src") is None
+    expect(page.locator("#qr-waiting")).to_be_hidden()  # no spinner pretending to wait for a counter
+    expect(page.get_by_test_id("qr-countdown")).to_have_text("")  # no "0 秒后刷新"
+    page.wait_for_timeout(1500)
+    expect(img).to_be_hidden()
+    screenshot(page, "i13-citizen-02-qr-offline")
+
+    page.context.set_offline(False)
+    expect(img).to_be_visible(timeout=15_000)
+    expect(img).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    assert img.get_attribute("src") != first_src  # a fresh code, not the old one again
+    expect(qr_status).to_have_text("")  # the error is cleared when a fresh code arrives
+    expect(page.get_by_test_id("home-msg")).not_to_have_class(re.compile("notice-error"))
+    expect(page.get_by_test_id("qr-countdown")).to_contain_text(re.compile(r"\d+ 秒后自动刷新"))
+    screenshot(page, "i13-citizen-03-qr-back-online")
+
+    # the usage log: 50 entries, then the earlier ones on request; China time, no raw keys
+    usage_list = page.get_by_test_id("usage")
+    expect(usage_list.locator("li.usage-entry")).to_have_count(50)
+    more = page.get_by_test_id("usage-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(usage_list.locator("li.usage-entry")).to_have_count(57, timeout=10_000)
+    expect(more).to_be_hidden()
+    text = usage_list.inner_text()
+    assert not ISO_RE.search(text), text[:300]
+    assert "proof_verified" not in text and "核验" in text
+    screenshot(page, "i13-citizen-04-usage-more")
+    assert_clean_except(page, "ERR_INTERNET_DISCONNECTED")
+
+
+# ------------------------------------------------------------------------------------------------ points 3, 4
+
+
+def test_public_pages_mask_every_person_and_show_china_time(
+    demo_server: LiveServer, browser_factory: Callable[..., Browser], new_page: Callable[..., Page],
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    base = demo_server.url
+    token, _ = citizen_session(demo_server)
+    made = httpx.post(f"{base}/api/v1/proofs", headers=bearer(token), json={"type": "realty_query"}, timeout=120)
+    assert made.status_code == 201, made.text
+    number = made.json()["proof_id"]
+    browser = browser_factory()
+
+    record = new_page(browser, viewport=PHONE)
+    record.goto(f"{base}/v/{number}")
+    text = record.locator("main").inner_text()
+    assert "孙涛" not in text and "李建华" not in text  # the co-owner masked like the applicant
+    assert "孙*" in text and "李**" in text
+    assert not ISO_RE.search(text), "a raw ISO timestamp on /v/"
+    issued = record.get_by_test_id("verify-issued").inner_text()
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", issued), issued
+    screenshot(record, "i13-public-01-record-masked")
+
+    page = new_page(browser, viewport=(1280, 900))
+    page.goto(f"{base}/verify")
+    page.get_by_test_id("verify-qr").fill(number)
+    page.get_by_test_id("verify-qr-submit").click()
+    expect(page.get_by_test_id("verify-result")).to_be_visible()
+    result = page.get_by_test_id("verify-result").inner_text()
+    assert "孙涛" not in result and "李建华" not in result
+    assert "孙*" in result and "李**" in result
+    assert not ISO_RE.search(result)
+    assert page.get_by_test_id("verify-issued").inner_text() == issued  # one format on both public pages
+    screenshot(page, "i13-public-02-verify-masked")
+
+    # errors in Chinese on a Chinese page (the server's English detail is never shown there)
+    page.get_by_test_id("verify-qr").fill("hello")
+    page.get_by_test_id("verify-qr-submit").click()
+    expect(page.get_by_test_id("verify-msg")).to_contain_text("既不是证明二维码")
+    assert "neither" not in page.get_by_test_id("verify-msg").inner_text()
+    page.get_by_test_id("verify-pdf").set_input_files(
+        {"name": "note.pdf", "mimeType": "application/pdf", "buffer": b"not a pdf at all"})
+    page.get_by_test_id("verify-pdf-submit").click()
+    expect(page.get_by_test_id("verify-msg")).to_contain_text("不是PDF")
+    screenshot(page, "i13-public-03-verify-errors-zh")
+    assert_clean_except(page, "status of 4")
