@@ -207,7 +207,7 @@ _NAME_SEPARATORS_RE = re.compile(r"([、，,；;／/\s]+)")
 def is_person_field(name: str) -> bool:
     """Whether a catalogue field or column holds people's names (the holder, a co-owner, a spouse, …)."""
     key = name.lower()
-    if "id_number" in key or "no" == key.rsplit("_", 1)[-1]:
+    if "id_number" in key or key.rsplit("_", 1)[-1] == "no":
         return False
     return bool(_PERSON_FIELD_RE.search(key)) and not any(word in key for word in _NOT_A_PERSON)
 
@@ -247,3 +247,18 @@ def masked_record(record: Mapping[str, Any], *, mask_all: bool) -> dict[str, Any
         "fields": fields,
         "tables": tables,
     }
+
+
+def with_english_titles(record: dict[str, Any], pt: ProofType | None) -> dict[str, Any]:
+    """``record`` with ``title_en`` beside each field's and column's title (from the catalogue), so an English
+    page shows English labels; the values stay as the department recorded them."""
+    if pt is None:
+        return record
+    titles = {f.name: f.title_en for f in pt.fields}
+    columns = {(f.name, c.name): c.title_en for f in pt.fields for c in f.columns}
+    fields = [{**f, "title_en": titles.get(str(f.get("name")), f.get("title"))} for f in record.get("fields", [])]
+    tables = {key: {**t, "title_en": titles.get(key, t.get("title")),
+                    "columns": [{**c, "title_en": columns.get((key, c.get("name")), c.get("title"))}
+                                for c in t.get("columns", [])]}
+              for key, t in record.get("tables", {}).items()}
+    return {**record, "fields": fields, "tables": tables}

@@ -99,7 +99,7 @@ function renderList(list) {
   if (!list.length) ul.append(el("li", { class: "card-desc", text: msg("js.apply.none") }));
   for (const a of list) {
     const item = el("li", { class: "app-item", "data-testid": "application", "data-id": a.id, "data-status": a.status },
-      el("div", { class: "app-head" }, el("strong", { text: a.type_name }),
+      el("div", { class: "app-head" }, el("strong", { text: (en && a.type_name_en) || a.type_name }),
         el("span", { class: `badge ${STATUS_CLASS[a.status] ?? ""}`, "data-testid": "application-status",
           text: msg(`js.status.${a.status}`, {}, a.status) })),
       el("div", { class: "card-desc", text: `${msg("js.apply.purpose_label")}${a.purpose || ""} · ${when(a.created_at)}` }));

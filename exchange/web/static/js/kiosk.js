@@ -229,7 +229,7 @@ function renderMyProofs(list) {
     const again = el("button", { class: "btn", type: "button", text: msg("js.kiosk.show_again") });
     again.addEventListener("click", () => showProof(p));
     ul.append(el("li", { class: "record-row", "data-testid": "my-proof", "data-proof-id": p.proof_id },
-      el("div", {}, el("strong", { text: p.type_name }), " ", badge(p.status),
+      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status),
         el("div", { class: "card-desc mono", text: `${p.proof_id} · ${day(p.issued_at)}` })),
       p.status === "valid" ? again : null));
   }
@@ -241,7 +241,7 @@ function renderApplications(list) {
   if (!list.length) ul.append(el("li", { class: "empty", text: msg("js.kiosk.no_applications") }));
   for (const a of list) {
     ul.append(el("li", { class: "record-row", "data-testid": "my-application", "data-status": a.status },
-      el("div", {}, el("strong", { text: a.type_name }), " ", badge(a.status),
+      el("div", {}, el("strong", { text: (en && a.type_name_en) || a.type_name }), " ", badge(a.status),
         el("div", { class: "card-desc", text: `${a.purpose || ""} · ${day(a.created_at)}` }),
         a.reason ? el("div", { class: "reason", text: msg("js.apply.reason", { reason: a.reason }) }) : null)));
   }

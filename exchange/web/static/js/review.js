@@ -6,7 +6,7 @@
 // number is shown masked; the department's own record (fields, findings) is shown to decide on.
 
 import { api, ApiError, errorText, showMessage } from "./api.js";
-import { msg } from "./i18n.js";
+import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 import { when } from "./time.js";
 
@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "licex.review.token";
 const CLERK_KEY = "licex.review.clerk";
 const msgEl = $("review-msg");
+const en = pageLang() === "en";
 let status = "pending";
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
@@ -91,7 +92,7 @@ function render(list) {
     const applicant = a.applicant || {};
     const item = el("li", { class: "card app-item review-item", "data-testid": "review-item", "data-id": a.id,
       "data-blocked": a.blocked_by || null },
-    el("div", { class: "app-head" }, el("h2", { text: a.type_name }),
+    el("div", { class: "app-head" }, el("h2", { text: (en && a.type_name_en) || a.type_name }),
       el("span", { class: "badge", text: msg(`js.status.${a.status}`, {}, a.status) })),
     el("dl", { class: "kv" },
       el("dt", { text: msg("js.review.applicant") }),
@@ -124,7 +125,7 @@ function render(list) {
       // a sealed document is issued at once: ask first, right where the reviewer looks
       const confirmBox = el("div", { class: "notice notice-warn confirm-box", role: "alertdialog",
         "data-testid": "review-confirm-box", hidden: true },
-      el("p", { text: msg("js.review.confirm_issue", { type: a.type_name, name: applicant.name || "" }) }));
+      el("p", { text: msg("js.review.confirm_issue", { type: (en && a.type_name_en) || a.type_name, name: applicant.name || "" }) }));
       const yes = el("button", { class: "btn btn-primary", type: "button", "data-testid": "review-confirm",
         text: msg("js.review.confirm_yes") });
       const no = el("button", { class: "btn", type: "button", text: msg("js.review.confirm_no") });
