@@ -205,6 +205,7 @@ def test_citizen_qr_goes_away_offline_and_comes_back_fresh(
     img = page.locator("#qr-img")
     expect(img).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
     first_src = img.get_attribute("src")
+    assert page.evaluate("() => document.activeElement.id") == "qr-box"  # focus follows the code, not <body>
     screenshot(page, "i13-citizen-01-qr-online")
 
     page.context.set_offline(True)

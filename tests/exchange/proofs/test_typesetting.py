@@ -118,7 +118,8 @@ def test_proof_typesetting(env: ExchangeEnv, tmp_path: Path, type_key: str) -> N
 
 
 def test_wrap_text_keeps_chinese_line_breaking_rules() -> None:
-    note = "查询范围：长沙市芙蓉区、天心区、岳麓区、开福区、雨花区、望城区、长沙县已登记的不动产（不含浏阳市、宁乡市）。"
+    note = ("查询范围：长沙市芙蓉区、天心区、岳麓区、开福区、雨花区、望城区、长沙县已登记的不动产"
+            "（不含浏阳市、宁乡市）。")
     for width in range(60, 480, 3):
         lines = wrap_text(note, width, 9.5)
         assert "".join(lines) == note

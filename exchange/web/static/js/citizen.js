@@ -49,6 +49,12 @@ function pick(obj, key) {
   return (en && obj[`${key}_en`]) || obj[key] || "";
 }
 
+function focusHeading(node) {
+  if (!node) return;
+  if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
+  node.focus({ preventScroll: true });
+}
+
 function show(section) {
   const changed = $(section).hidden;
   for (const id of ["login-section", "face-section", "home-section"]) $(id).hidden = id !== section;
@@ -56,11 +62,7 @@ function show(section) {
   window.scrollTo(0, 0);
   if (changed) {
     // move focus to the new step's heading so a screen reader reads it (it would otherwise fall to <body>)
-    const heading = $(section).querySelector("[data-step-focus]") || $(section).querySelector("h1, h2");
-    if (heading) {
-      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
-      heading.focus({ preventScroll: true });
-    }
+    focusHeading($(section).querySelector("[data-step-focus]") || $(section).querySelector("h1, h2"));
   }
 }
 
@@ -401,9 +403,10 @@ async function checkConsents() {
   }
   $("requests").hidden = !$("request-list").children.length;
   if (fresh) {
-    hideQr(); // the code was just used; the request is what matters now
+    hideQr({ keepFocus: true }); // the code was just used; the request is what matters now
     showMessage($("home-msg"), msg("js.citizen.request_arrived"), "warn");
     $("requests").scrollIntoView({ block: "start" });
+    focusHeading($("requests-title")); // a screen reader hears who asks for what
     loadUsage();
   }
 }
@@ -593,12 +596,13 @@ function onOffline() {
 async function showQr() {
   $("qr-panel").hidden = false;
   $("qr-show").hidden = true;
+  focusHeading($("qr-box")); // the button just pressed is gone: keep the focus on what replaced it
   showMessage($("home-msg"), "");
   await refreshQr();
   pollConsents();
 }
 
-function hideQr() {
+function hideQr({ keepFocus = false } = {}) {
   if (state.qrTimer !== null) clearTimeout(state.qrTimer);
   state.qrTimer = null;
   $("qr-panel").hidden = true;
@@ -606,7 +610,7 @@ function hideQr() {
   $("qr-img").removeAttribute("src");
   showMessage($("qr-status"), "");
   stopPolling();
-  $("qr-show").focus();
+  if (!keepFocus && !$("home-section").hidden) $("qr-show").focus();
 }
 
 // ---------------------------------------------------------------------------------------------- start

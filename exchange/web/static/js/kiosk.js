@@ -195,7 +195,7 @@ function renderLicences(list) {
         el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
     }
     ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
-      el("div", { class: "licence-head" }, el("h3", { text: lic.type_name }), badge(lic.status)),
+      el("div", { class: "licence-head" }, el("h3", { text: (en && state.licenceNames && state.licenceNames[lic.type]) || lic.type_name }), badge(lic.status)),
       el("p", { class: "card-desc", text: `${lic.issuer} · ${msg("js.kiosk.valid_until")} ${day(lic.valid_until)}` }),
       dl));
   }
@@ -265,12 +265,14 @@ async function enterHome() {
   selectTab("proofs");
   say(msg("js.kiosk.loading"));
   try {
-    const [licences, types, proofs, apps] = await Promise.all([
+    const [licences, types, proofs, apps, licenceTypes] = await Promise.all([
       api("/api/v1/citizen/licences"),
       api("/api/v1/catalogue/proof-types", { token: null }),
       loadOptional("/api/v1/proofs"),
       loadOptional("/api/v1/proof-applications"),
+      en ? api("/api/v1/catalogue/licence-types", { token: null }).catch(() => []) : Promise.resolve([]),
     ]);
+    state.licenceNames = Object.fromEntries(licenceTypes.map((lt) => [lt.key, lt.name_en]));
     renderLicences(licences);
     renderProofTypes(types);
     renderMyProofs(proofs);
