@@ -149,12 +149,15 @@ def test_apply_approve_download_sealed_pdf(
     assert download.suggested_filename.startswith("CS-WFZ-") and download.suggested_filename.endswith(".pdf")
 
     from verifier.proof import verify_proof_pdf
+    from verifier.status import ExchangeStatusSource
 
     # pyHanko runs its own event loop: not on this thread, where Playwright's sync API keeps one running
     trust = live_trust_list(server.url, server.data_dir)
+    status = ExchangeStatusSource(server.url, trust)  # the proof's status list entry, from the live exchange
     with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(verify_proof_pdf, pdf, trust).result()
+        result = pool.submit(verify_proof_pdf, pdf, trust, status=status).result()
     assert result.valid, result.verdict
+    assert result.details["status"] == "valid"
     assert "公安" in result.verdict
     citizen.console.assert_clean()
     reviewer.console.assert_clean()
