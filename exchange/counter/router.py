@@ -6,7 +6,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from ..citizens.audit import keep_refusals
-from ..deps import Ctx, DbSession
+from ..deps import ClientIp, Ctx, DbSession, Limits
+from ..kit.errors import Unauthenticated
+from ..kit.ratelimit import too_many
 from . import auth, service
 from .auth import CounterClerk
 
@@ -26,8 +28,19 @@ class ScanIn(BaseModel):
 
 
 @router.post("/login", operation_id="counter_login", summary="Clerk login → clerk session token")
-def counter_login(ctx: Ctx, session: DbSession, body: LoginIn) -> dict[str, Any]:
-    token, ttl, clerk = auth.login(ctx, session, body.username, body.password)
+def counter_login(ctx: Ctx, session: DbSession, body: LoginIn, limits: Limits, client: ClientIp) -> dict[str, Any]:
+    """Clerks and reviewers. 429 RATE_LIMITED (``Retry-After``) after too many attempts from one address or too
+    many failed ones for one username."""
+    limits.enforce("login_client", client, what="login attempts from this address")
+    user_key = body.username.strip().lower()
+    verdict = limits.test("login_user", user_key)
+    if not verdict.allowed:
+        raise too_many(verdict.retry_after, "failed logins for this username", field="username")
+    try:
+        token, ttl, clerk = auth.login(ctx, session, body.username, body.password)
+    except Unauthenticated:
+        limits.hit("login_user", user_key)
+        raise
     return {"token": token, "token_type": "Bearer", "expires_in": ttl, "clerk": clerk.view()}
 
 

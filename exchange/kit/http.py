@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import HTTP_STATUS, ExchangeError
+from .errors import HTTP_STATUS, ExchangeError, TooManyRequests
 
 log = logging.getLogger("licex.http")
 
@@ -90,6 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.exception("internal error %s", exc.code)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif status == 503:
+            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(exc.code, exc.detail, exc.field), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
