@@ -9,11 +9,13 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from ..counter import consents
+from ..counter.responses import ConsentOut
 from ..deps import ClientIp, Ctx, DbSession
 from ..kit.errors import InvalidInput
 from ..kit.ratelimit import rate_limits
 from . import face, service
 from .audit import keep_refusals
+from .responses import MyLicenceOut, UsageEntryOut
 from .session import Citizen
 
 router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
@@ -121,12 +123,14 @@ def face_assertion_login(ctx: Ctx, session: DbSession, body: AssertionIn, client
         return _login_out(face.login_with_assertion(ctx, session, body.assertion, client))
 
 
-@router.get("/licences", operation_id="list_my_licences", summary="My licences (sensitive fields masked)")
+@router.get("/licences", operation_id="list_my_licences", response_model=list[MyLicenceOut],
+            summary="My licences (sensitive fields masked)")
 def list_my_licences(ctx: Ctx, session: DbSession, caller: Citizen) -> list[dict[str, Any]]:
     return service.list_my_licences(ctx, session, caller)
 
 
-@router.get("/consents", operation_id="list_consents", summary="Requests for my licences and their status")
+@router.get("/consents", operation_id="list_consents", response_model=list[ConsentOut],
+            summary="Requests for my licences and their status")
 def list_consents(
     ctx: Ctx, session: DbSession, caller: Citizen,
     status: Annotated[Literal["pending", "approved", "declined", "withdrawn", "expired"] | None, Query()] = None,
@@ -134,21 +138,24 @@ def list_consents(
     return consents.list_for_citizen(ctx, session, caller.holder_hash, status)
 
 
-@router.post("/consents/{consent_id}", operation_id="decide_consent", summary="Approve or decline a request")
+@router.post("/consents/{consent_id}", operation_id="decide_consent", response_model=ConsentOut,
+             summary="Approve or decline a request")
 def decide_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId,
                    body: DecisionIn) -> dict[str, Any]:
     return consents.decide(ctx, session, caller.holder_hash, consent_id, body.decision)
 
 
-@router.post("/consents/{consent_id}/withdraw", operation_id="withdraw_consent", summary="Withdraw a consent")
+@router.post("/consents/{consent_id}/withdraw", operation_id="withdraw_consent", response_model=ConsentOut,
+             summary="Withdraw a consent")
 def withdraw_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId) -> dict[str, Any]:
     return consents.withdraw(ctx, session, caller.holder_hash, consent_id)
 
 
-@router.get("/usage", operation_id="list_usage", summary="My usage log (用证记录), newest first")
+@router.get("/usage", operation_id="list_usage", response_model=list[UsageEntryOut],
+            summary="My usage log (用证记录), newest first")
 def list_usage(
     ctx: Ctx, session: DbSession, caller: Citizen,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=service.MAX_SEQ)] = None,
 ) -> list[dict[str, Any]]:
     return service.list_usage(ctx, session, caller, limit=limit, before_seq=before_seq)

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Form
 
 from ..deps import ClientIp, Ctx, DbSession, Limits
 from . import service
+from .responses import TokenOut
 
 router = APIRouter(prefix="/api/v1", tags=["departments"])
 
 
-@router.post("/oauth/token", operation_id="issue_access_token", summary="Exchange a client assertion for a token")
+@router.post("/oauth/token", operation_id="issue_access_token", response_model=TokenOut,
+             summary="Exchange a client assertion for a token")
 def issue_access_token(
     ctx: Ctx,
     session: DbSession,
