@@ -90,5 +90,6 @@ def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limi
         view = usage.entry_view(entry)
         matter = ctx.catalogue.matters.get(entry.matter_key) if entry.matter_key else None
         view["matter_name"] = matter.name if matter else None
+        view["matter_name_en"] = (matter.name_en or matter.name) if matter else None
         out.append(view)
     return out
