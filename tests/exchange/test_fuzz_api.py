@@ -166,7 +166,7 @@ def run_schemathesis(live: Live, role: str, token: str | None, seconds: int, out
         cmd += ["--include-path-regex", include]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 240, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 240, check=False, cwd=out)
     (out / "stdout.txt").write_text(proc.stdout + proc.stderr)
     report: dict[str, Any] = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
     report["_exit"] = proc.returncode
