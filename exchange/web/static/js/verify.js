@@ -86,6 +86,10 @@ $("verify-qr-form").addEventListener("submit", (ev) => {
   }
   check({ qr_text: text });
 });
+$("verify-pdf").addEventListener("change", () => {
+  const file = $("verify-pdf").files[0];
+  $("verify-pdf-name").textContent = file ? file.name : msg("js.verify.pdf_none");
+});
 $("verify-pdf-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const file = $("verify-pdf").files[0];
