@@ -34,7 +34,7 @@ from exchange.citizens.session import encrypt_id, issue_session
 from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords
-from exchange.provision import CLIENT_SCOPES, provision
+from exchange.provision import CLIENT_SCOPES, demo_department_dir, provision
 from issuers.department import DepartmentSigner
 from issuers.records import SystemOfRecord
 from tests.fixtures.databases import database_url
@@ -125,7 +125,7 @@ def department_token(live: Live, scope: str) -> str:
         dept = ctx.catalogue.departments[DEPARTMENT]
     finally:
         ctx.close()
-    signer = DepartmentSigner.load(live.settings.data_dir / "issuers" / DEPARTMENT, dept,
+    signer = DepartmentSigner.load(demo_department_dir(live.settings.data_dir, DEPARTMENT), dept,
                                    live.settings.key_passphrase_bytes())
     token_url = f"{live.url}/api/v1/oauth/token"
     resp = httpx.post(token_url, data={
