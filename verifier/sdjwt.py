@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.canonical import b64u_encode
+from schemas.canonical import b64u_decode, b64u_encode
 from verifier.errors import MalformedInput
-from verifier.jose import CompactJws, b64u_decode_strict, json_loads_strict, parse_compact_jws
+from verifier.jose import CompactJws, json_loads_strict, parse_compact_jws
 
 __all__ = [
     "MAX_DEPTH",
@@ -87,7 +87,11 @@ def _digest(raw: str) -> str:
 def _decode_disclosure(raw: str) -> Disclosure:
     if len(raw) > MAX_DISCLOSURE_BYTES:
         raise MalformedInput(f"a disclosure is larger than {MAX_DISCLOSURE_BYTES} bytes")
-    decoded = json_loads_strict(b64u_decode_strict(raw, what="disclosure"), what="disclosure")
+    try:
+        decoded_bytes = b64u_decode(raw)
+    except ValueError as exc:
+        raise MalformedInput("disclosure is not canonical unpadded base64url") from exc
+    decoded = json_loads_strict(decoded_bytes, what="disclosure")
     if not isinstance(decoded, list) or len(decoded) not in (2, 3):
         raise MalformedInput("a disclosure must be a JSON array of 2 or 3 elements")
     salt = decoded[0]
@@ -168,14 +172,14 @@ def unpack(parsed: ParsedSdJwt) -> Unpacked:
                     used.add(found.digest)
                     out_list.append(walk(found.value, depth + 1))
                 else:
-                    out_list.append(walk(element, depth + 1))
+                    out_list.append(walk(element, depth + 1) if isinstance(element, dict | list) else element)
             return out_list
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             for key, value in node.items():
                 if key == SD_KEY or (key == SD_ALG_KEY and depth == 0):
                     continue
-                out[key] = walk(value, depth + 1)
+                out[key] = walk(value, depth + 1) if isinstance(value, dict | list) else value
             digests = node.get(SD_KEY, [])
             if not isinstance(digests, list):
                 raise MalformedInput("_sd must be an array")
@@ -188,7 +192,8 @@ def unpack(parsed: ParsedSdJwt) -> Unpacked:
                 if found.name in out:
                     raise MalformedInput(f"disclosed claim {found.name!r} already exists")
                 used.add(found.digest)
-                out[found.name] = walk(found.value, depth + 1)
+                value = found.value
+                out[found.name] = walk(value, depth + 1) if isinstance(value, dict | list) else value
             return out
         return node
 
