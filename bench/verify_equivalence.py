@@ -21,10 +21,9 @@ from typing import Any
 
 def corpus(out: Path) -> None:
     from issuers.records import bulk_drafts
+    from schemas.catalogue import load_catalogue
     from tests.fixtures.pki import SAMPLE_FIELDS, build_pki, issue_test_licence
     from verifier.sdjwt import select_disclosures
-
-    from schemas.catalogue import load_catalogue
 
     rng = random.Random(1)
     pki = build_pki(departments=[(d.id, d.name, d.uscc) for d in load_catalogue().departments.values()])
@@ -46,8 +45,8 @@ def corpus(out: Path) -> None:
     jws, *disclosures, _kb = base.split("~")
     other = issue_test_licence(pki, "resident_id_card", serial="2024000999")
     creds += [
-        jws + "~" + "~".join(disclosures[:-1] + [disclosures[-1][:-2] + "AA"]) + "~",
-        jws + "~" + "~".join(disclosures + [other.split("~")[1]]) + "~",
+        jws + "~" + "~".join([*disclosures[:-1], disclosures[-1][:-2] + "AA"]) + "~",
+        jws + "~" + "~".join([*disclosures, other.split("~")[1]]) + "~",
         other.split("~")[0] + "~" + "~".join(disclosures) + "~",
         jws[:-4] + "AAAA~" + "~".join(disclosures) + "~",
         "", "garbage", "a.b.c~", "eyJhbGciOiJFUzI1NiJ9.e30.AAAA~", "eyJhbGciOiJFUzI1NiJ9.e30.AAAA~~",
