@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     face_assertion_audience: str | None = None
     usage_retention_days: int = 365
     log_level: str = "INFO"
+    log_json: bool = False  # JSON lines with request ids (``licex serve`` turns it on)
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
