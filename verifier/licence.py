@@ -28,7 +28,7 @@ from verifier.trust import TrustList
 if TYPE_CHECKING:
     from schemas.catalogue import Catalogue
 
-__all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "clear_caches", "verify_licence"]
+__all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "clear_caches", "forget", "verify_licence"]
 
 LICENCE_TYP = "dc+sd-jwt"
 VCT_PREFIX = "urn:licex:licence-type:"
@@ -95,6 +95,11 @@ def clear_caches(*, credentials_only: bool = False) -> None:
 
         jose.clear_caches()
         trust.clear_caches()
+
+
+def forget(sd_jwt: str) -> None:
+    """Forget one credential's memoised parse (its next verification runs cold)."""
+    _MEMO.pop(sd_jwt, None)
 
 
 def _memo(sd_jwt: str) -> _Memo:
