@@ -294,12 +294,12 @@ def _bench(args: argparse.Namespace, tmp: Path) -> None:
         for name, naive in runs:
             proc, url = _start(env, args.workers, naive)
             try:
-                clerks = []
-                for i in range(args.counters):
-                    username = "clerk01" if i % 2 == 0 else "clerk02"
+                tokens = []  # one login per clerk account (logins are rate limited per username)
+                for i, username in enumerate(("clerk01", "clerk02")):
                     resp = httpx.post(url + "/api/v1/counter/login", timeout=30,
-                                      json={"username": username, "password": passwords[i % 2]})
-                    clerks.append(str(resp.json()["token"]))
+                                      json={"username": username, "password": passwords[i]})
+                    tokens.append(str(resp.json()["token"]))
+                clerks = [tokens[i % 2] for i in range(args.counters)]
                 if not naive:  # the floor before and after the flows, from the same server and client
                     floors = [asyncio.run(_run_floor(url, args.counters, args.flows_per_counter))]
                 results[name] = asyncio.run(_run_flows(url, citizens, clerks, args.counters,

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         provision(settings, demo=True, citizens=CITIZENS, seed=SEED)
         ctx = AppContext.build(settings)
         env = {**os.environ, "LICEX_DATABASE_URL": url, "LICEX_DEMO": "true", "LICEX_PUBLIC_BASE_URL": base,
-               "LICEX_REDIS_URL": "redis://127.0.0.1:6379/0", "LICEX_REDIS_PREFIX": f"licex-test-{os.getpid()}-",
+               "LICEX_REDIS_URL": "redis://127.0.0.1:6379/0", "LICEX_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+               "LICEX_RATE_LIMIT_PREFIX": f"licex-replica-test-{uuid.uuid4().hex[:8]}",
                "LICEX_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -238,6 +240,15 @@ def test_a_qr_redeemed_through_one_replica_is_refused_by_the_other(topology: Top
                        timeout=60)
     assert first.status_code == 200, first.text
     assert again.status_code in (400, 401, 403, 409, 410) and again.json()["error"], again.text
+
+
+def test_rate_limits_are_shared_through_redis(topology: Topology) -> None:
+    """Clerk logins are limited per username (10/minute): attempts spread over both replicas share one count."""
+    a, b = topology.replicas["a"], topology.replicas["b"]
+    codes = [httpx.post((a, b)[i % 2] + "/api/v1/counter/login", timeout=60,
+                        json={"username": "nosuchclerk", "password": "wrong-password-123"}).status_code
+             for i in range(14)]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429] * 4, codes  # the refused four came from A and B
 
 
 def test_revoked_through_a_is_refused_through_b(topology: Topology) -> None:
