@@ -173,6 +173,7 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
                      ) -> dict[str, Any]:
     flow_ms: list[float] = []
     pull_ms: list[float] = []
+    step_ms: dict[str, list[float]] = {"qr": [], "scan": [], "consent": [], "pull": []}
     errors: list[str] = []
     limits = httpx.Limits(max_connections=counters * 2, max_keepalive_connections=counters * 2)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
@@ -183,8 +184,10 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
             for _ in range(rounds):
                 start = time.perf_counter()
                 qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
+                t_scan = time.perf_counter()
                 scan = await client.post("/api/v1/counter/scan", headers=clerk,
                                          json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
+                t_consent = time.perf_counter()
                 if scan.status_code != 200:
                     errors.append(scan.text[:200])
                     continue
@@ -194,6 +197,10 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
                 t_pull = time.perf_counter()
                 pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
                 done = time.perf_counter()
+                if record:
+                    for name, a, b in (("qr", start, t_scan), ("scan", t_scan, t_consent),
+                                       ("consent", t_consent, t_pull), ("pull", t_pull, done)):
+                        step_ms[name].append((b - a) * 1000)
                 body = pulled.json() if pulled.status_code == 200 else {}
                 lics = body.get("licences", [])
                 if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
@@ -209,6 +216,7 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
     return {"flows": len(flow_ms), "seconds": round(elapsed, 2), "flows_per_s": round(len(flow_ms) / elapsed, 1),
             "flow_ms": {"p50": _pct(flow_ms, 0.5), "p99": _pct(flow_ms, 0.99)},
             "pull_ms": {"p50": _pct(pull_ms, 0.5), "p99": _pct(pull_ms, 0.99)},
+            "step_p50_ms": {k: _pct(v, 0.5) for k, v in step_ms.items() if v},
             "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
