@@ -91,9 +91,10 @@ def clear_caches(*, credentials_only: bool = False) -> None:
     ``x5c`` certificates and certificate-to-root signature checks too (a fully cold verifier)."""
     _MEMO.clear()
     if not credentials_only:
-        from verifier import jose, trust
+        from verifier import jose, sdjwt, trust
 
         jose.clear_caches()
+        sdjwt.clear_caches()
         trust.clear_caches()
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Disclosure",
     "ParsedSdJwt",
     "Unpacked",
+    "clear_caches",
     "parse_sd_jwt",
     "select_disclosures",
     "unpack",
@@ -225,10 +226,32 @@ def _nested_digests(node: Any, depth: int = 0) -> Iterator[str]:
                 yield from _nested_digests(value, depth + 1)
 
 
+#: (credential, kept names) -> presentation: a counter pulls the same stored licences for the same matters again
+#: and again; the result is a pure function of the two. Bounded, cleared when full.
+_SELECT_MEMO: dict[tuple[str, frozenset[str]], str] = {}
+_SELECT_MEMO_MAX = 2048
+
+
+def clear_caches() -> None:
+    """Forget the memoised presentations."""
+    _SELECT_MEMO.clear()
+
+
 def select_disclosures(sd_jwt: str, keep: Collection[str]) -> str:
     """A presentation of ``sd_jwt`` that keeps only the disclosures of the top-level claims named in ``keep``
     (with any disclosures nested inside them). Other disclosures and any key-binding JWT are dropped;
     the issuer-signed JWS is unchanged. Names in ``keep`` that are absent are ignored."""
+    key = (sd_jwt, frozenset(keep))
+    cached = _SELECT_MEMO.get(key)
+    if cached is None:
+        cached = _select(sd_jwt, keep)
+        if len(_SELECT_MEMO) >= _SELECT_MEMO_MAX:
+            _SELECT_MEMO.clear()
+        _SELECT_MEMO[key] = cached
+    return cached
+
+
+def _select(sd_jwt: str, keep: Collection[str]) -> str:
     parsed = parse_sd_jwt(sd_jwt)
     wanted = set(keep)
     by_digest = parsed.by_digest
