@@ -1423,6 +1423,14 @@ def _iso(d: date | None) -> str:
     return "长期" if d is None else d.isoformat()
 
 
+#: Licence types whose faces this module builds from its own registers; the rest come from the catalogue.
+RECORD_TYPES: Final = frozenset({
+    "resident_id_card", "residence_permit", "household_register", "business_licence", "realty_certificate",
+    "driving_licence", "vehicle_licence", "marriage_certificate", "teacher_qualification", "diploma",
+    "blood_donation", "social_security_card", "birth_certificate",
+})
+
+
 class _LicenceMaker:
     def __init__(self, sor: SystemOfRecord, catalogue: Catalogue) -> None:
         self.sor = sor
@@ -1658,6 +1666,25 @@ class _LicenceMaker:
                     "father_id_number": father.id_number,
                 }
             yield self.draft("birth_certificate", f, bc.issued_on)
+        yield from self._catalogue_made()
+
+    def _catalogue_made(self) -> Iterator[LicenceDraft]:
+        """The licence types this module does not model: faces from the catalogue's examples
+        (:mod:`issuers.demo.catalogue_licences`), holders from ``issuers/demo/data/holdings.json``."""
+        from issuers.demo import catalogue_licences as made
+
+        issued = self.sor.as_of.replace(year=self.sor.as_of.year - 2)
+        for key, index, is_org in made.plan(self.cat, RECORD_TYPES):
+            lt = self.cat.licence_types[key]
+            c = self.sor.persona(index)
+            if is_org:
+                o = next(o for o in self.sor.organisations if o.legal_representative_id == c.id_number)
+                ident = made.org_identity(lt, uscc=o.uscc, name=o.name, legal_representative=o.legal_representative,
+                                          legal_representative_id=c.id_number)
+            else:
+                ident = made.person_identity(lt, id_number=c.id_number, name=c.name, sex=c.sex,
+                                             birth=c.birth_date, ethnicity=c.ethnicity)
+            yield self.draft(key, made.face_fields(lt, ident), issued)
 
 
 def _need(x: _T | None) -> _T:
