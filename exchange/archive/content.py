@@ -5,8 +5,8 @@ size-limited, and made safe.
 * Images are decoded with Pillow (pixel limit), must end where the format ends (bytes after JPEG EOI or PNG
   IEND are a polyglot), and are **re-encoded** — metadata and anything hidden in them do not survive.
 * PDFs must start with ``%PDF-1.`` at offset 0 and end with ``%%EOF``; a ZIP, HTML or script signature inside
-  is a polyglot; the document is parsed (pyHanko's reader) and every object reachable from the trailer is
-  walked: JavaScript (``/JS``, ``/JavaScript``), embedded files (``/EmbeddedFile(s)``, ``/GoToE``), launch
+  is a polyglot; the document is parsed (pyHanko's reader) and every object reachable from the document
+  catalogue is walked: JavaScript (``/JS``, ``/JavaScript``), embedded files (``/EmbeddedFile(s)``, ``/GoToE``), launch
   actions, forms that submit or import (``/SubmitForm``, ``/ImportData``, ``/XFA``) and rich media refuse it.
 Every refusal names the problem with a stable code; nothing is stored.
 """
@@ -138,7 +138,7 @@ def _pdf(data: bytes) -> bytes:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
             raise InvalidInput("refused: encrypted PDF", code="PDF_ENCRYPTED", field="content")
-        found = _walk_pdf(reader.trailer)
+        found = _walk_pdf(reader.root)
     except (PdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"not a readable PDF ({type(exc).__name__})", code="BAD_PDF", field="content") from None
     if found is not None:
