@@ -235,6 +235,7 @@ def summary(ctx: AppContext, row: Proof) -> dict[str, Any]:
     dept = ctx.catalogue.departments.get(row.department_id)
     return {
         "proof_id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
+        "mode": pt.mode if pt else None,
         "issuer": {"id": row.department_id, "name": dept.name if dept else row.department_id},
         "status": status_of(row), "issued_at": row.issued_at.isoformat(), "expires_at": row.expires_at.isoformat(),
         "download_url": f"/api/v1/proofs/{row.id}", "verify_url": verify_url(ctx, row.id),

@@ -361,6 +361,22 @@ function renderLicences(licences) {
   }
 }
 
+// How a material was satisfied (the matter's data declares the ways: licence, instant proof, department
+// check, archive, commitment) and from what.
+function checklistNote(item) {
+  const by = item.by || {};
+  switch (item.satisfied ? item.how : null) {
+    case "licence": return msg("js.counter.satisfied_by", { type: state.typeNames[by.type] || by.type_name || by.type });
+    case "instant_proof": return msg("js.counter.by_instant_proof", { name: by.type_name, id: by.proof_id });
+    case "department_check": return msg("js.counter.by_department_check", { dept: by.department_name, detail: by.detail });
+    case "archive": return msg("js.counter.by_archive", { title: by.title });
+    case "commitment": return msg("js.counter.by_commitment");
+    default: break;
+  }
+  if (item.how === null && by.check) return msg("js.counter.check_no", { dept: by.department_name, detail: by.detail });
+  return item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+}
+
 function renderChecklist(items) {
   const box = $("case-checklist");
   const required = items.filter((i) => i.required);
@@ -370,11 +386,9 @@ function renderChecklist(items) {
       text: msg("js.counter.checklist_summary", { done, total: required.length, left: required.length - done }) }));
   const ul = el("ul", { class: "checklist" });
   for (const item of items) {
-    const by = item.by ? state.typeNames[item.by.type] || item.by.type : "";
-    const note = item.satisfied ? msg("js.counter.satisfied_by", { type: by })
-      : item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+    const note = checklistNote(item);
     ul.append(el("li", { class: item.satisfied ? "ok" : "todo", "data-material": item.material,
-      "data-satisfied": item.satisfied ? "1" : "0" },
+      "data-satisfied": item.satisfied ? "1" : "0", "data-how": item.how || "" },
       el("span", { class: "check-mark", "aria-hidden": "true", text: item.satisfied ? "✔" : "✘" }),
       el("span", { class: "sr-only", text: msg(item.satisfied ? "js.counter.done" : "js.counter.remaining") }),
       el("span", { class: "check-name", text: pick(item, "name") }),
