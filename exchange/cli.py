@@ -146,7 +146,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     from datetime import UTC, datetime
 
     from issuers.department import DepartmentSigner, SigningError
-    from issuers.records import LicenceDraft
+    from issuers.drafts import LicenceDraft
 
     from .kit.db import unit_of_work
     from .kit.errors import ExchangeError

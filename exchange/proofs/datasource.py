@@ -8,7 +8,7 @@ of column values in ``tables``. Laying them out on the page is :mod:`exchange.pr
 Composition: :func:`install` puts a data source into ``AppContext.extras`` (the app factory and the CLI call
 :func:`install_default`, which wires the demo adapter when the data directory holds a demo city, i.e.
 ``<data_dir>/demo.json``). :func:`data_source` is what services call. The demo adapter
-(:class:`DemoRecordsSource`) wraps ``issuers.records.SystemOfRecord`` regenerated from the stored seed; it imports
+(:class:`DemoRecordsSource`) wraps ``issuers.demo.SystemOfRecord`` regenerated from the stored seed; it imports
 ``issuers`` lazily, only when built, because the demo composition plays the departments too.
 """
 
@@ -142,7 +142,7 @@ def _yuan(value: Decimal) -> str:
 
 
 class DemoRecordsSource:
-    """Adapter over ``issuers.records.SystemOfRecord`` (the synthetic departments of the demo city)."""
+    """Adapter over ``issuers.demo.SystemOfRecord`` (the synthetic departments of the demo city)."""
 
     def __init__(self, records: Any, *, city: str = "长沙市") -> None:
         self.records = records
@@ -150,7 +150,7 @@ class DemoRecordsSource:
 
     @classmethod
     def from_file(cls, path: Path, *, city: str = "长沙市") -> DemoRecordsSource:
-        from issuers.records import SystemOfRecord  # the demo plays the departments: see module docstring
+        from issuers.demo import SystemOfRecord  # the demo plays the departments: see module docstring
 
         spec = json.loads(path.read_text(encoding="utf-8"))
         records = SystemOfRecord.generate(seed=int(spec["seed"]), citizens=int(spec["citizens"]))
@@ -171,7 +171,7 @@ class DemoRecordsSource:
         return result
 
     def _persona(self, c: Any) -> int | None:
-        from issuers.records import PERSONAS
+        from issuers.demo import PERSONAS
 
         return c.index if c.index < len(PERSONAS) and PERSONAS[c.index].id_number == c.id_number else None
 

@@ -1,6 +1,6 @@
 """Licences made from the catalogue itself: the face fields come from the licence type's JSON Schema.
 
-For the licence types the hand-written system of record (:mod:`issuers.records`) does not model, a demo
+For the licence types the hand-written system of record (:mod:`issuers.demo`) does not model, a demo
 licence's face is: the holder's identity (``holder_code_field``, ``holder_name_field``, and ``sex`` /
 ``birth_date`` / ``ethnicity`` when the type has them) from the person or organisation, and every other field
 from the first of the field's JSON Schema ``examples`` (the catalogue data). Which persona holds which type is
@@ -86,7 +86,7 @@ def org_identity(lt: LicenceType, *, uscc: str, name: str, legal_representative:
 def plan(catalogue: Catalogue, handled: frozenset[str]) -> Iterator[tuple[str, int, bool]]:
     """(licence type key, persona index, held by the persona's organisation?) for every catalogue-made licence.
 
-    Raises ``ValueError`` if ``holdings.json`` names a type the catalogue lacks or one :mod:`issuers.records`
+    Raises ``ValueError`` if ``holdings.json`` names a type the catalogue lacks or one :mod:`issuers.demo`
     already makes (``handled``)."""
     persons, orgs = holdings()
     for table, is_org in ((persons, False), (orgs, True)):

@@ -1,7 +1,7 @@
 """The demo departments' registers (``data/registers.json``): what each department's system says about a person
 for the proof types and department checks (部门核验) that the hand-written system of record does not model.
 
-Entries are keyed by persona index (:data:`issuers.records.PERSONAS`); ``"*"`` answers for any other known
+Entries are keyed by persona index (:data:`issuers.demo.PERSONAS`); ``"*"`` answers for any other known
 citizen. A type or check with no entry for the person means the department holds nothing (no proof / "no").
 """
 

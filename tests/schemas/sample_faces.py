@@ -170,8 +170,8 @@ def _catalogue_made() -> dict[str, dict[str, Any]]:
     a synthetic company."""
     from datetime import date
 
+    from issuers.demo import RECORD_TYPES
     from issuers.demo.catalogue_licences import face_fields, org_identity, person_identity
-    from issuers.records import RECORD_TYPES
     from schemas.catalogue import load_catalogue
 
     out: dict[str, dict[str, Any]] = {}
