@@ -30,6 +30,7 @@ class ArchiveItemOut(BaseModel):
     origin: str
     source_case: str | None
     source_matter: str | None
+    source_matter_name: str | None = None
     uploaded_by: str
     accepted: bool
     accepted_by: str | None
@@ -48,8 +49,9 @@ class DeletedOut(BaseModel):
 
 
 @router.get("", operation_id="list_archive", summary="My e-archive: materials kept for reuse")
-def list_archive(session: DbSession, caller: Citizen) -> ArchiveListOut:
-    return ArchiveListOut(items=[ArchiveItemOut(**v) for v in service.list_archive(session, caller.holder_hash)])
+def list_archive(ctx: Ctx, session: DbSession, caller: Citizen) -> ArchiveListOut:
+    items = service.list_archive(ctx, session, caller.holder_hash)
+    return ArchiveListOut(items=[ArchiveItemOut(**v) for v in items])
 
 
 @router.post("", operation_id="upload_material", status_code=201,

@@ -139,8 +139,12 @@ def accept_material(ctx: AppContext, session: Session, *, item_id: str, clerk: A
     return view(item)
 
 
-def list_archive(session: Session, holder_hash: str) -> list[dict[str, Any]]:
-    return [view(i) for i in repository.for_holder(session, holder_hash)]
+def list_archive(ctx: AppContext, session: Session, holder_hash: str) -> list[dict[str, Any]]:
+    out = []
+    for item in repository.for_holder(session, holder_hash):
+        matter = ctx.catalogue.matters.get(item.source_matter) if item.source_matter else None
+        out.append({**view(item), "source_matter_name": matter.name if matter else None})
+    return out
 
 
 def download_material(ctx: AppContext, session: Session, *, holder_hash: str, item_id: str,

@@ -43,7 +43,7 @@ function itemRow(item, { onDelete, onDownload }) {
   el("div", {},
     el("strong", { text: item.title }), " ",
     el("span", { class: `badge ${item.accepted ? "badge-ok" : "badge-warn"}`, text: state }),
-    el("div", { class: "card-desc", text: `${origin} · ${day(item.created_at)}${item.source_matter ? ` · ${item.source_matter}` : ""}` }),
+    el("div", { class: "card-desc", text: `${origin} · ${day(item.created_at)}${item.source_matter ? ` · ${item.source_matter_name || item.source_matter}` : ""}` }),
     item.retain_until ? el("div", { class: "small-print", text: msg("js.archive.retained", { date: day(item.retain_until) }) }) : null));
   const actions = el("div", { class: "actions" });
   if (onDownload && ["application/pdf", "image/jpeg", "image/png"].includes(item.media_type)) {

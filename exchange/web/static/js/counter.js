@@ -138,12 +138,17 @@ function renderMaterials() {
   const ol = el("ol", { class: "material-list" });
   for (const mat of matter.materials) {
     const alts = (mat.satisfied_by || []).map((a) => state.typeNames[a.licence_type] || a.licence_type);
+    const ways = [];
+    if (alts.length) ways.push(msg("js.counter.by_elicence", { types: alts.join(" / ") }));
+    if (mat.instant_proof) ways.push(msg("js.counter.way_instant_proof"));
+    if (mat.department_check) ways.push(msg("js.counter.way_department_check"));
+    if (mat.archive) ways.push(msg("js.counter.way_archive"));
+    if (mat.commitment) ways.push(msg("js.counter.way_commitment"));
     ol.append(el("li", {},
       el("span", { class: "material-name", text: pick(mat, "name") }),
       mat.required ? null : el("span", { class: "badge", text: msg("js.counter.optional") }),
-      el("span", { class: `material-how${alts.length ? " material-e" : ""}`,
-        text: alts.length ? msg("js.counter.by_elicence", { types: alts.join(en ? " / " : " / ") })
-          : msg("js.counter.on_paper") })));
+      el("span", { class: `material-how${ways.length ? " material-e" : ""}`,
+        text: ways.length ? ways.join(en ? "; " : "；") : msg("js.counter.on_paper") })));
   }
   box.append(ol);
 }
@@ -374,6 +379,7 @@ function checklistNote(item) {
     default: break;
   }
   if (item.how === null && by.check) return msg("js.counter.check_no", { dept: by.department_name, detail: by.detail });
+  if ((item.modes || []).includes("archive") && !(item.modes || []).includes("licence")) return msg("js.counter.archive_none");
   return item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
 }
 
