@@ -6,46 +6,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
 
 from ..citizens.session import Citizen
 from ..deps import Ctx, DbSession
 from ..usage.service import Actor
 from . import service
+from .responses import ArchiveItemOut, ArchiveListOut, DeletedOut
 
 router = APIRouter(prefix="/api/v1/archive", tags=["archive"])
 
 ItemId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 MaterialType = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
                                     description="archive material type, e.g. photo, vehicle_licence_copy")]
-
-
-class ArchiveItemOut(BaseModel):
-    id: str
-    material_type: str
-    title: str
-    media_type: str
-    size: int
-    sha256: str
-    origin: str
-    source_case: str | None
-    source_matter: str | None
-    source_matter_name: str | None = None
-    uploaded_by: str
-    accepted: bool
-    accepted_by: str | None
-    accepted_at: str | None
-    created_at: str
-    retain_until: str | None
-
-
-class ArchiveListOut(BaseModel):
-    items: list[ArchiveItemOut]
-
-
-class DeletedOut(BaseModel):
-    id: str
-    deleted: bool
 
 
 @router.get("", operation_id="list_archive", summary="My e-archive: materials kept for reuse")
