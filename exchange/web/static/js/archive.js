@@ -7,6 +7,7 @@
 import { api, errorText, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const en = pageLang() === "en";
 const pick = (obj, key) => (en && obj[`${key}_en`]) || obj[key] || "";
@@ -32,7 +33,7 @@ export function usesBlock(uses) {
 }
 
 function day(iso) {
-  return iso ? iso.slice(0, 10) : "—";
+  return iso ? when(iso, false) : "—"; // Beijing date, the page's format (time.js)
 }
 
 function itemRow(item, { onDelete, onDownload }) {
