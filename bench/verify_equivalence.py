@@ -20,7 +20,7 @@ from typing import Any
 
 
 def corpus(out: Path) -> None:
-    from issuers.records import bulk_drafts
+    from issuers.demo import bulk_drafts
     from schemas.catalogue import load_catalogue
     from tests.fixtures.pki import SAMPLE_FIELDS, build_pki, issue_test_licence
     from verifier.sdjwt import select_disclosures

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from exchange.kit.cntime import china_time, cn_datetime
+from exchange.kit.cntime import china_time, cn_datetime, normalise_dates
 from schemas.catalogue import Catalogue, ProofField, ProofType
 from schemas.identifiers import mask_citizen_id, mask_name
 
@@ -67,6 +67,22 @@ WORDING: Mapping[str, Wording] = {
 }
 
 
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _template_wording(pt: ProofType) -> Wording:
+    """Wording from the proof type's catalogue ``template`` ({field} placeholders), or neutral wording."""
+    t = pt.template
+    if t is None:
+        return Wording()
+
+    def values(d: HolderData) -> _Values:
+        return _Values({**{k: str(v) for k, v in d.fields.items()}, "name": d.name})
+
+    return Wording(body=lambda d: tuple(b.format_map(values(d)) for b in t.body),
+                   result=lambda d: t.result.format_map(values(d)))
 #: The footer says how the proof came about: generated at once from department data, or issued after review.
 FOOTERS: Mapping[str, str] = {
     "instant": "本证明由电子证照共享平台根据部门数据即时生成，加盖电子印章，与纸质证明具有同等效力。",
@@ -134,7 +150,9 @@ def build(
     values = {**data.fields, **_extra_scalars(pt, data, issued_at)}
 
     def shown(name: str, value: str) -> str:
-        return mask_citizen_id(value) if mask_id and is_id_field(name) and _ID_RE.fullmatch(value) else value
+        if mask_id and is_id_field(name) and _ID_RE.fullmatch(value):
+            return mask_citizen_id(value)
+        return normalise_dates(value)  # one date/time format on the page, whatever the department sent
 
     holder_rows: list[tuple[str, str]] = []
     fields_out: list[dict[str, Any]] = [
@@ -163,17 +181,17 @@ def build(
             "rows": printed_rows,
         }
 
-    wording = WORDING.get(pt.key, Wording())
+    wording = WORDING.get(pt.key) or _template_wording(pt)
     local = local_time(issued_at)
     doc = ProofDocument(
         title=pt.name,
         number=number,
         proof_type=pt.key,
         holder_rows=tuple(holder_rows),
-        body=wording.body(data),
+        body=tuple(normalise_dates(p) for p in wording.body(data)),
         table=table,
-        result_text=wording.result(data),
-        notes=tuple(pt.notes),
+        result_text=normalise_dates(wording.result(data)),
+        notes=tuple(normalise_dates(n) for n in pt.notes),
         validity_note=f"本证明自出具之日起{pt.validity_days}日内有效，过期请重新申请。",
         extracted_by=data.extracted_by or issuer,
         produced_by=produced_by,

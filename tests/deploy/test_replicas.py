@@ -41,8 +41,8 @@ from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords
 from exchange.provision import provision
+from issuers.demo import SystemOfRecord
 from issuers.department import DepartmentSigner
-from issuers.records import SystemOfRecord
 from tests.fixtures.databases import database_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -117,7 +117,7 @@ def _mutations(value: Any, rng: random.Random) -> Iterator[Any]:
 def test_fast_schema_check_agrees_with_jsonschema() -> None:
     """For each licence type's samples and their mutations: fast accepts only what jsonschema accepts, and it
     accepts the samples (so real licences take the fast path)."""
-    from issuers.records import bulk_drafts
+    from issuers.demo import bulk_drafts
     from tests.fixtures.pki import SAMPLE_FIELDS
 
     drafts = list(bulk_drafts(400, seed=3))
