@@ -1,7 +1,7 @@
 """A precompiled "is this certainly valid?" check for the licence-type field schemas.
 
 ``jsonschema`` walks the schema and builds an error object per keyword on every call (~200 µs for a licence).
-Licence face fields use a small subset of JSON Schema 2020-12 (``type`` object/string/integer, ``properties``,
+Licence face fields use a small subset of JSON Schema 2020-12 (``type`` object/string/integer/number, ``properties``,
 ``required``, ``additionalProperties: false``, ``minLength``/``maxLength``, ``pattern``, ``format: date``,
 ``enum``, ``minimum``/``maximum``), which compiles into a few closures. The compiled check only ever answers
 "valid" when ``jsonschema`` would; anything it is unsure of (another keyword, an unusual value) answers
@@ -72,6 +72,24 @@ def _integer_check(schema: Mapping[str, Any]) -> Callable[[object], bool] | None
     return check
 
 
+def _number_check(schema: Mapping[str, Any]) -> Callable[[object], bool] | None:
+    if set(schema) - _INTEGER_KEYS or "enum" in schema:
+        return None
+    lo, hi = schema.get("minimum"), schema.get("maximum")
+    if not all(b is None or type(b) in (int, float) for b in (lo, hi)):
+        return None
+
+    def check(value: object) -> bool:
+        if type(value) not in (int, float):  # bool and subclasses go to jsonschema
+            return False
+        number: float = value  # type: ignore[assignment]  # int or float, checked just above
+        if number != number:  # NaN (never from the strict JSON parser; jsonschema decides)
+            return False
+        return (lo is None or number >= lo) and (hi is None or number <= hi)
+
+    return check
+
+
 def compile_fast_check(schema: Mapping[str, Any]) -> FastCheck | None:
     """A function that returns True only for instances ``jsonschema`` accepts; None if the schema uses
     something this compiler does not handle (then always use ``jsonschema``)."""
@@ -84,7 +102,8 @@ def compile_fast_check(schema: Mapping[str, Any]) -> FastCheck | None:
     checks: dict[str, Callable[[object], bool]] = {}
     for name, prop in props.items():
         kind = prop.get("type") if isinstance(prop, Mapping) else None
-        check = _string_check(prop) if kind == "string" else _integer_check(prop) if kind == "integer" else None
+        check = (_string_check(prop) if kind == "string" else _integer_check(prop) if kind == "integer"
+                 else _number_check(prop) if kind == "number" else None)
         if check is None:
             return None
         checks[name] = check
