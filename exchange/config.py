@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     face_assertion_issuer: str | None = None
     face_assertion_audience: str | None = None
     usage_retention_days: int = 365
+    archive_max_bytes: int = 5 * 1_048_576  # one archived material (PDF, JPEG, PNG)
+    archive_case_retention_days: int = 365  # a case's filed materials outlive deletion requests this long
+    archive_retention_days: int = 1825  # any archived material is purged after this (5 years)
     # Rate limits (exchange/kit/ratelimit.py): `limits` strings; shared in Redis when redis_url is set.
     redis_url: str | None = Field(default=None, description="redis://host:port/db for shared rate limits")
     rate_limits: bool = True
