@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from issuers import cli as _issuers_cli
 
 from . import cli_exchange as _exchange_cli
+from .cli_archive import archive_app
 from .config import DEMO_SECRETS_FILE, Settings
 
 app = typer.Typer(help="licex — electronic licence exchange for a no-certificate city (无证明城市)",
@@ -30,6 +31,7 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(_exchange_cli.exchange_app, name="exchange")
 app.add_typer(_issuers_cli.ca_app, name="ca")
 app.add_typer(_issuers_cli.department_app, name="department")
+app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)
 DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DIR", help="data directory")]
@@ -90,6 +92,12 @@ def _urls(base: str) -> dict[str, str]:
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    from .ops.serving import prepare_process_metrics
+
+    prepare_process_metrics()  # before anything imports prometheus_client: one metrics directory per server
+    json_logs = os.environ.get("LICEX_LOG_JSON", "true").lower() not in ("0", "false", "no")
+    os.environ["LICEX_LOG_JSON"] = str(json_logs).lower()
+    settings = settings.model_copy(update={"log_json": json_logs})
     from .app import create_app
     from .kit.ratelimit import from_settings
 
@@ -101,9 +109,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),
                            "LICEX_PUBLIC_BASE_URL": settings.public_base_url})
         uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", access_log=False)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()
@@ -171,7 +179,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     from datetime import UTC, datetime
 
     from issuers.department import DepartmentSigner, SigningError
-    from issuers.records import LicenceDraft
+    from issuers.drafts import LicenceDraft
 
     from .kit.db import unit_of_work
     from .kit.errors import ExchangeError

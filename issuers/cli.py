@@ -157,7 +157,7 @@ def department_issue(dept_dir: Dir,
     from issuers.client import ExchangeClient, PushError
     from issuers.department import SigningError
     from issuers.department_dir import DepartmentDir, DepartmentDirError
-    from issuers.records import LicenceDraft
+    from issuers.drafts import LicenceDraft
 
     try:
         signer = DepartmentDir(dept_dir).signer(_secret("LICEX_DEPARTMENT_PASSPHRASE"))

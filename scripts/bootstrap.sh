@@ -13,6 +13,7 @@ if [ "$mode" = dev ]; then
   want chromium                # real browser for the e2e tests (driven by Playwright, never downloaded)
   want poppler-utils           # pdfsig / pdftotext / pdftoppm / pdffonts used by proof tests
   want libnss3-tools           # certutil: put the city root in an NSS db so pdfsig can say "Trusted"
+  want haproxy                 # the replica test balances two `licex serve` processes (tests/deploy)
   want softhsm2                # a PKCS#11 token for the HSM tests (tests initialise their own in a temp dir)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -32,6 +32,7 @@ from ..kit.crypto import DataProtector
 from ..kit.db import utcnow
 from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import Licence
+from ..ops.metrics import licence_verified
 from ..status import service as status_lists
 from . import repository
 from .models import LicenceSigner
@@ -82,6 +83,7 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
     # Intake checks authenticity; the status of a licence not yet registered is not asked (require_status=False)
     result = verify_licence(credential, trust, now=now or datetime.now(UTC), check_schema=False,
                             catalogue=catalogue, require_status=False)
+    licence_verified("intake", result.codes)
     codes = set(result.codes)
     if Code.MALFORMED in codes:
         raise InvalidInput(result.verdict, code="MALFORMED_LICENCE", field="credential")

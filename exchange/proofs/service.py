@@ -35,6 +35,7 @@ from ..context import AppContext
 from ..kit.db import utcnow
 from ..kit.errors import InvalidInput, NotFound, UnsupportedMediaType
 from ..models import Proof
+from ..ops.metrics import proof_sealed
 from ..status import service as status_lists
 from ..trust.service import current_trust_list
 from ..usage import service as usage
@@ -161,6 +162,7 @@ def seal_and_store(ctx: AppContext, session: Session, pt: ProofType, data: Holde
         doc=built.doc, proof_id=number, department_id=data.department_id, issued_at=issued_at,
         base_url=ctx.settings.public_base_url, reason=pt.seal_purpose, location=ctx.settings.city_name,
         status_list=(ref.idx, ref.uri)))
+    proof_sealed(pt.key)
     canonical = built.doc.canonical_data()
     stored = {"record": built.record, "canonical": canonical.decode("utf-8")}
     holder_hash = ctx.protector.holder_hash(data.id_number)
@@ -239,6 +241,7 @@ def summary(ctx: AppContext, row: Proof) -> dict[str, Any]:
     dept = ctx.catalogue.departments.get(row.department_id)
     return {
         "proof_id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
+        "mode": pt.mode if pt else None,
         "type_name_en": pt.name_en if pt else row.type_key,
         "issuer": {"id": row.department_id, "name": dept.name if dept else row.department_id,
                    "name_en": dept.name_en if dept else row.department_id},

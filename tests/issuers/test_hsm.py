@@ -180,9 +180,9 @@ def test_production_exchange_keeps_its_keys_in_the_token(hsm: HsmConfig, tmp_pat
 
 def test_department_licence_key_in_the_token(hsm: HsmConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from issuers.ca import read_csr
+    from issuers.demo import SystemOfRecord
     from issuers.department_dir import DepartmentDir
     from issuers.hsm import TokenKey
-    from issuers.records import SystemOfRecord
     from verifier.trust import TrustedCertificate, TrustedDepartment
 
     for name, value in {"LICEX_PKCS11_MODULE": hsm.module, "LICEX_PKCS11_TOKEN": hsm.token_label,
