@@ -67,12 +67,18 @@ def _compose(ctx: AppContext) -> None:
     from .proofs.datasource import install_default
 
     install_default(ctx)
+    from .usage.jobs import start as start_usage_jobs
+
+    start_usage_jobs(ctx)
 
 
 def _release(ctx: AppContext) -> None:
     from .proofs.pipeline import close_pipeline
 
     close_pipeline(ctx)
+    from .usage.jobs import stop as stop_usage_jobs
+
+    stop_usage_jobs(ctx)
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
@@ -90,10 +96,11 @@ def _include_routers(app: FastAPI) -> None:
     from .proofs.router import router as proofs
     from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
+    from .tlog.router import router as tlog
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter]
+                         citizens, qr, counter, tlog]
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

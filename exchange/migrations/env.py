@@ -7,6 +7,7 @@ from sqlalchemy import pool
 
 from exchange import models  # noqa: F401  (registers the tables)
 from exchange.kit.db import Base, make_engine
+from exchange.tlog import models as tlog_models  # noqa: F401  (transparency-log tables)
 
 config = context.config
 target_metadata = Base.metadata
