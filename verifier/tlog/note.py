@@ -65,7 +65,7 @@ class NoteVerifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("a vkey is <name>+<hex key id>+<base64 key>")
         name, kid_hex, b64 = parts
