@@ -475,7 +475,8 @@ async function loadUsage() {
       const what = usageWhat(u, names);
       const matter = en ? u.matter || "" : u.matter_name || u.matter || "";
       const failed = u.outcome && u.outcome !== "ok";
-      list.append(el("li", { class: `usage-entry${failed ? " usage-failed" : ""}`, "data-action": u.action },
+      list.append(el("li", { class: `usage-entry${failed ? " usage-failed" : ""}`, "data-action": u.action,
+        "data-seq": u.seq },
         el("div", { class: "usage-head" },
           el("strong", { text: msg(`js.citizen.action.${u.action}`, {}, u.action) }),
           el("time", { dateTime: u.at, text: formatTime(u.at) })),
@@ -484,6 +485,7 @@ async function loadUsage() {
           matter ? el("span", { class: "usage-matter", text: ` · ${matter}` }) : null),
         what ? el("div", { class: "usage-what", text: `${msg("js.citizen.usage_what")}${what}` }) : null));
     }
+    window.dispatchEvent(new CustomEvent("licex:usage", { detail: entries }));  // usage-verify.js checks them
   } catch (e) {
     list.replaceChildren(el("li", { class: "notice notice-error", text: errorText(e) }));
   }
