@@ -31,8 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, create_engine, func, insert,
-    select, text,
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    func,
+    insert,
+    select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -45,7 +56,12 @@ from exchange.tlog.sequencer import SequencerThread, sequence_all
 from exchange.usage import service as usage
 from schemas.canonical import canonical_json
 from verifier.tlog.merkle import (
-    consistency_proof, inclusion_proof, leaf_hash, node_hash, perfect_root, verify_consistency, verify_inclusion,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    perfect_root,
+    verify_consistency,
+    verify_inclusion,
 )
 from verifier.tlog.tiles import TILE_WIDTH, TileHashes
 

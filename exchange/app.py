@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ctx = context or AppContext.build(settings)
         app.state.ctx = ctx
         _compose(ctx)
+        from .usage.jobs import start as start_usage_jobs
+
+        start_usage_jobs(ctx)  # log sequencer + retention purge, only while serving
         try:
             yield
         finally:
@@ -67,9 +70,6 @@ def _compose(ctx: AppContext) -> None:
     from .proofs.datasource import install_default
 
     install_default(ctx)
-    from .usage.jobs import start as start_usage_jobs
-
-    start_usage_jobs(ctx)
 
 
 def _release(ctx: AppContext) -> None:

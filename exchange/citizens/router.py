@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from ..counter import consents
 from ..deps import Ctx, DbSession
 from ..kit.errors import InvalidInput
+from ..usage.schemas import UsageEventOut, UsageExportOut
 from . import face, service
 from .audit import keep_refusals
 from .session import Citizen
@@ -140,7 +141,8 @@ def withdraw_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: 
     return consents.withdraw(ctx, session, caller.holder_hash, consent_id)
 
 
-@router.get("/usage", operation_id="list_usage", summary="My usage log (用证记录), newest first")
+@router.get("/usage", operation_id="list_usage", summary="My usage log (用证记录), newest first",
+            response_model=list[UsageEventOut])
 def list_usage(
     ctx: Ctx, session: DbSession, caller: Citizen,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -149,7 +151,7 @@ def list_usage(
     return service.list_usage(ctx, session, caller, limit=limit, before_seq=before_seq)
 
 
-@router.get("/usage/export", operation_id="export_usage",
+@router.get("/usage/export", operation_id="export_usage", response_model=UsageExportOut,
             summary="My usage log with inclusion proofs and the signed checkpoint (for `licex log verify`)")
 def export_usage(ctx: Ctx, session: DbSession, caller: Citizen,
                  consistency_from: Annotated[list[int] | None, Query(max_length=8)] = None) -> dict[str, Any]:

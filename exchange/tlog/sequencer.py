@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,15 +137,21 @@ def sequence_once(ctx: AppContext, *, limit: int = BATCH_LIMIT) -> int | None:
             return _sequence(ctx, session, limit)
 
 
-def sequence_all(ctx: AppContext) -> int | None:
-    """Sequence until nothing is pending (CLI, tests)."""
-    size = sequence_once(ctx)
-    while size is not None:
-        nxt = sequence_once(ctx)
-        if nxt == size:
-            break
-        size = nxt
-    return size
+def sequence_all(ctx: AppContext, *, wait_s: float = 30.0) -> int | None:
+    """Sequence until nothing is pending (CLI, tests); waits for a sequencer busy elsewhere (None if it stays
+    busy for ``wait_s``)."""
+    deadline = time.monotonic() + wait_s
+    last: int | None = None
+    while True:
+        size = sequence_once(ctx)
+        if size is None:
+            if time.monotonic() > deadline:
+                return last
+            time.sleep(0.05)
+            continue
+        if size == last:
+            return size
+        last = size
 
 
 class SequencerThread:

@@ -17,8 +17,8 @@ from tests.exchange.counter.flow import bearer, citizen_token, clerk_token, deci
 from tests.exchange.tlog import rfc9162
 from tests.exchange.tlog.helpers import all_entries, checkpoint, log_key, tiles
 from tests.fixtures.exchange import ExchangeEnv
-from verifier.trust import TrustList
 from verifier.tlog.merkle import verify_consistency, verify_inclusion
+from verifier.trust import TrustList
 
 
 def _pymerkle_root(leaves: list[bytes]) -> bytes:
