@@ -1,7 +1,8 @@
 """The log's Ed25519 note key: ``<data_dir>/pki/log.key`` (PKCS#8, encrypted with ``LICEX_KEY_PASSPHRASE``).
 
-It is the exchange's own key (no CA involved), created on first use; concurrent first uses across processes
-race on an exclusive create and the loser reads the winner's file.
+It is the exchange's own key (no CA involved), created by ``licex init`` (:func:`ensure_log_key`). Outside demo
+mode a missing key is an error rather than a fresh key: replicas must all sign with the same key. Concurrent
+creations race on an atomic link and the loser reads the winner's file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier.tlog.note import NoteSigner
 
+from ..config import Settings
 from ..context import AppContext
+from ..keyring import KeyMaterialMissing
 
 KEY_FILE = "log.key"
 
@@ -47,10 +50,18 @@ def _load_or_create(path: Path, passphrase: bytes) -> Ed25519PrivateKey:
     return loaded
 
 
+def ensure_log_key(settings: Settings) -> None:
+    """Create the log key if the data directory has none (``licex init``)."""
+    _load_or_create(settings.data_dir / "pki" / KEY_FILE, settings.key_passphrase_bytes())
+
+
 def log_signer(ctx: AppContext) -> NoteSigner:
     cached = ctx.extras.get("tlog_signer")
     if isinstance(cached, NoteSigner):
         return cached
-    signer = NoteSigner(ctx.settings.log_origin, _load_or_create(_path(ctx), ctx.settings.key_passphrase_bytes()))
+    path = _path(ctx)
+    if not path.exists() and not ctx.settings.demo:
+        raise KeyMaterialMissing(f"{KEY_FILE} not found in the data directory; run `licex init` first")
+    signer = NoteSigner(ctx.settings.log_origin, _load_or_create(path, ctx.settings.key_passphrase_bytes()))
     ctx.extras["tlog_signer"] = signer
     return signer

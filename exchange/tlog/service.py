@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from verifier.tlog.merkle import EMPTY_ROOT
 from verifier.tlog.note import NoteError, NoteVerifier, split_note, verified_by
-from verifier.tlog.tiles import ENTRIES, TILE_WIDTH, tile_width
+from verifier.tlog.tiles import ENTRIES, TILE_WIDTH, TileHashes, tile_width
 
 from ..context import AppContext
 from ..kit.errors import InvalidInput, NotFound
@@ -88,6 +88,11 @@ def _bundle_prefix(data: bytes, count: int) -> bytes:
     for _ in range(count):
         pos += 2 + int.from_bytes(data[pos:pos + 2], "big")
     return data[:pos]
+
+
+def prover(session: Session, size: int) -> TileHashes:
+    """Proofs for a tree of ``size`` from the stored tiles; reuse it for many proofs (it caches tiles)."""
+    return tile_hashes(session, size)
 
 
 def inclusion(session: Session, index: int, size: int) -> list[bytes]:

@@ -96,6 +96,7 @@ def verify_holder(session: Session, holder_hash: str) -> tuple[bool, int | None]
     """Check every sequenced entry of a holder: its content matches its commitment and the commitment is included
     at its index under the latest checkpoint. (True, None), or (False, seq of the first bad entry)."""
     size, root = tlog.latest_tree(session)
+    prover = tlog.prover(session, size)
     entries = list_for_holder(session, holder_hash, limit=500)
     pos = tlog.positions(session, [e.log_entry_id for e in entries])
     for entry in reversed(entries):
@@ -104,7 +105,7 @@ def verify_holder(session: Session, holder_hash: str) -> tuple[bool, int | None]
             return False, entry.id
         if p.index is None or p.index >= size:
             continue  # not yet in a checkpoint
-        if not verify_inclusion(leaf_hash(p.leaf_input), p.index, size, tlog.inclusion(session, p.index, size), root):
+        if not verify_inclusion(leaf_hash(p.leaf_input), p.index, size, prover.inclusion(p.index), root):
             return False, entry.id
     return True, None
 
@@ -129,13 +130,14 @@ def export_for_holder(session: Session, holder_hash: str, *, retention_days: int
     note = tlog.checkpoint_note(session)
     size = int(note.split("\n")[1])
     events = views(session, list_for_holder(session, holder_hash, limit=limit))
+    prover = tlog.prover(session, size)
     for ev in events:
         index = ev["log"]["index"]
         if index is not None and index < size:
-            ev["log"]["inclusion"] = [tlog.b64(h) for h in tlog.inclusion(session, index, size)]
+            ev["log"]["inclusion"] = [tlog.b64(h) for h in prover.inclusion(index)]
         else:
             ev["log"] = {"index": None, "leaf_input": ev["log"]["leaf_input"]}  # not in this checkpoint yet
-    consistency = {str(m): [tlog.b64(h) for h in tlog.consistency(session, m, size)]
+    consistency = {str(m): [tlog.b64(h) for h in prover.consistency(m)]
                    for m in sorted(set(consistency_from or [])) if 0 < m <= size}
     return {"checkpoint": note, "retained_since": retention_horizon(retention_days).isoformat(),
             "events": events, "consistency": consistency}
