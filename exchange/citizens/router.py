@@ -146,7 +146,7 @@ def withdraw_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: 
 def list_usage(
     ctx: Ctx, session: DbSession, caller: Citizen,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[dict[str, Any]]:
     return service.list_usage(ctx, session, caller, limit=limit, before_seq=before_seq)
 

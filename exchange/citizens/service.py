@@ -93,7 +93,8 @@ def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limi
 def export_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *,
                  consistency_from: list[int] | None = None) -> dict[str, Any]:
     """My usage log with inclusion proofs and the signed checkpoint, for `licex log verify` (offline)."""
-    if consistency_from and (len(consistency_from) > 8 or min(consistency_from) < 1):
+    if consistency_from and (len(consistency_from) > 8 or min(consistency_from) < 1
+                             or max(consistency_from) > 2**62):
         raise InvalidInput("consistency_from: up to 8 positive tree sizes", field="consistency_from")
     return usage.export_for_holder(session, caller.holder_hash, retention_days=ctx.settings.usage_retention_days,
                                    consistency_from=consistency_from)

@@ -54,6 +54,8 @@ def parse_tile_path(path: str) -> tuple[int, int, int]:
     groups = m.group("n").split("/")
     if any(g.startswith("x") for g in groups[-1:]) or not all(g.startswith("x") for g in groups[:-1]):
         raise TileError("not a tile path")
+    if len(groups) > 6:
+        raise TileError("tile index out of range")
     index = int("".join(g.lstrip("x") for g in groups))
     if len(groups) > 1 and groups[0] == "x000":
         raise TileError("tile index has a leading zero group")
