@@ -98,6 +98,13 @@ def test_untampered_log_keeps_verifying(base: Baseline) -> None:
     _export(base.env, new, since=[base.cp.size])
     res = _verify(base.env, new, "--checkpoint", str(base.cp_file), "--previous", str(base.export_file))
     assert res.returncode == 0, res.stdout + res.stderr
+    trust = base.tmp / "trust.jwt"
+    trust.write_bytes(base.env.client.get("/api/v1/trust-list").content)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LICEX_")}
+    by_trust = subprocess.run([LICEX, "log", "verify", str(new), "--trust", str(trust), "--json"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert by_trust.returncode == 0, by_trust.stdout + by_trust.stderr
+    assert json.loads(by_trust.stdout)["valid"] is True
     cosigned = base.env.client.get("/log/checkpoint/cosigned")
     assert cosigned.status_code == 200 and cosigned.text.count("\u2014 ") == 2
 
