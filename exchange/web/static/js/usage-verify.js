@@ -311,7 +311,8 @@ export async function verifyUsage(entries) {
     for (const [index, s] of Object.entries(state.seen || {})) {
       const at = Date.parse(s.at);
       if (!shown.has(index) && Number(index) < cp.size && at >= oldestShown && Date.now() - at < MIN_RETENTION_MS) {
-        warnings.push(msg("js.usage_log.deleted", { index, at: s.at }));
+        const when = new Date(at).toLocaleString(document.documentElement.lang || "zh-CN", { hour12: false });
+        warnings.push(msg("js.usage_log.deleted", { index, at: when }));
       }
     }
     if (!warnings.length) {
