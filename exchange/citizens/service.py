@@ -86,6 +86,7 @@ def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limi
                                                            before_seq=before_seq)):
         matter = ctx.catalogue.matters.get(view["matter"]) if view["matter"] else None
         view["matter_name"] = matter.name if matter else None
+        view["matter_name_en"] = (matter.name_en or matter.name) if matter else None
         out.append(view)
     return out
 

@@ -59,6 +59,8 @@ class ClerkCaller:
 
     @property
     def place(self) -> str:
+        if self.role == "reviewer":  # a department's review desk, not a service window
+            return f"{self.hall} 证明审核岗"
         return f"{self.hall} {self.window}号窗口" if self.window else self.hall
 
     def view(self) -> dict[str, Any]:

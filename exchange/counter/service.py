@@ -12,6 +12,7 @@ rollback, see :mod:`exchange.citizens.audit`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from schemas.catalogue import Matter
 from verifier.licence import verify_licence
 from verifier.sdjwt import select_disclosures
 
-from ..citizens.audit import refuse
+from ..citizens.audit import UNATTRIBUTED, refuse
 from ..context import AppContext
 from ..kit.errors import Forbidden, InvalidInput, NotFound
 from ..licences import repository as licence_repo
@@ -44,7 +45,8 @@ _REGISTRY_STATUS: Final = {"valid": "valid", "revoked": "revoked", "suspended": 
 
 
 def actor(clerk: ClerkCaller) -> Actor:
-    return Actor("clerk", f"{clerk.name}（{clerk.username}）", clerk.place)
+    # the citizen reads this in their log: the clerk's name and window, never the internal username
+    return Actor("clerk", clerk.name, clerk.place)
 
 
 def _matter(ctx: AppContext, matter_key: str) -> Matter:
@@ -54,13 +56,25 @@ def _matter(ctx: AppContext, matter_key: str) -> Matter:
     return matter
 
 
+def _code_fingerprint(qr_text: str) -> str:
+    """A short digest naming a scanned code in the log (the code itself is never stored)."""
+    return hashlib.sha256(qr_text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str, qr_text: str) -> dict[str, Any]:
     matter = _matter(ctx, matter_key)
     try:
         redeemed = qr.redeem(ctx, session, qr_text)
     except qr.QrRefused as refused:
+        # A refused code left in front of a camera is scanned again and again: the log keeps its first refusal
+        # (per holder, counter and code), not one entry per frame.
+        code = _code_fingerprint(qr_text)
+        last = usage.last_entry(session, refused.holder_hash or UNATTRIBUTED, action="scan_refused")
+        if (last is not None and last.actor == actor(clerk).name
+                and last.subject.get("code") == code and last.subject.get("reason") == refused.error.code):
+            raise refused.error from None
         raise refuse(session, refused.error, holder_hash=refused.holder_hash, action="scan_refused",
-                     actor=actor(clerk), matter_key=matter.key) from None
+                     actor=actor(clerk), matter_key=matter.key, subject={"code": code}) from None
     now = datetime.now(UTC)
     case = CounterCase(id=secrets.token_hex(16), clerk_id=clerk.id, matter_key=matter.key,
                        holder_hash=redeemed.holder_hash, status="open", created_at=now)

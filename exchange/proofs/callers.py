@@ -47,7 +47,7 @@ def current_reviewer(clerk: Annotated[ClerkCaller, Depends(require_clerk)]) -> R
         raise Forbidden("only reviewers may review proof applications", code="ROLE_REQUIRED")
     if clerk.department_id is None:
         raise Forbidden("the reviewer is not attached to a department", code="ROLE_REQUIRED")
-    return ReviewerCaller(clerk.id, clerk.department_id, Actor("clerk", f"{clerk.name}（{clerk.username}）",
+    return ReviewerCaller(clerk.id, clerk.department_id, Actor("clerk", clerk.name,
                                                                clerk.place))
 
 

@@ -29,6 +29,7 @@ class UsageEventOut(BaseModel):
     matter: str | None
     subject: dict[str, Any]
     matter_name: str | None = None
+    matter_name_en: str | None = None
     log: LogPositionOut
     opening: OpeningOut
 

@@ -7,8 +7,8 @@
 // it (no fork, no rollback) and that no event seen before has vanished or changed. Nothing here trusts the
 // server's own word: tiles and entries are only hashes that must add up to the signed root.
 //
-// Hooked into the citizen page by one event: citizen.js dispatches "licex:usage" with the entries it rendered
-// (each <li> carries data-seq). No CDN, no dependency: WebCrypto SHA-256 and Ed25519 (Chromium ≥ 137).
+// Hooked into the citizen page by one event: citizen.js dispatches "licex:usage" with {entries, append} for each
+// page of entries it rendered (each <li> carries data-seq). No CDN, no dependency: WebCrypto SHA-256 and Ed25519 (Chromium ≥ 137).
 
 import { msg } from "./i18n.js";
 
@@ -331,4 +331,11 @@ export async function verifyUsage(entries) {
   }
 }
 
-window.addEventListener("licex:usage", (ev) => { verifyUsage(ev.detail || []); });
+// citizen.js sends each page it renders; "append" pages (older entries) add to what is already shown
+let shownEntries = [];
+window.addEventListener("licex:usage", (ev) => {
+  const detail = ev.detail || {};
+  const entries = Array.isArray(detail) ? detail : detail.entries || [];
+  shownEntries = detail.append ? shownEntries.concat(entries) : entries;
+  verifyUsage(shownEntries);
+});
