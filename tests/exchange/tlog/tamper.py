@@ -5,8 +5,11 @@ checkpoint, a citizen's saved checkpoint or earlier export) can catch it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import time
+from collections.abc import Iterator
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -22,8 +25,16 @@ from verifier.tlog.events import commitment
 from verifier.tlog.note import Checkpoint, sign_checkpoint
 
 
-def _locked(ctx: AppContext):  # type: ignore[no-untyped-def]
-    return _file_lock(ctx.settings.data_dir / "tlog-sequencer.lock")
+@contextlib.contextmanager
+def _locked(ctx: AppContext) -> Iterator[bool]:
+    """Hold the sequencer's lock (waiting for a running batch to finish), as an insider would."""
+    for _ in range(400):
+        with _file_lock(ctx.settings.data_dir / "tlog-sequencer.lock") as held:
+            if held:
+                yield True
+                return
+        time.sleep(0.025)
+    yield False
 
 
 def _rebuild(ctx: AppContext, s: Session) -> None:
