@@ -75,12 +75,16 @@ def list_my_licences(ctx: AppContext, session: Session, caller: CitizenCaller) -
     return out
 
 
+#: The largest usage-log sequence number a query may name (a 32-bit signed column on PostgreSQL).
+MAX_SEQ = 2_147_483_647
+
+
 def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limit: int = 100,
                before_seq: int | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be 1–500", field="limit")
-    if before_seq is not None and before_seq < 1:
-        raise InvalidInput("before_seq must be positive", field="before_seq")
+    if before_seq is not None and not 1 <= before_seq <= MAX_SEQ:
+        raise InvalidInput(f"before_seq must be 1–{MAX_SEQ}", field="before_seq")
     out = []
     for view in usage.views(session, usage.list_for_holder(session, caller.holder_hash, limit=limit,
                                                            before_seq=before_seq)):

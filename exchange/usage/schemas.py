@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from ..kit.responses import Out
 
 
-class LogPositionOut(BaseModel):
+class LogPositionOut(Out):
     index: int | None = Field(description="the event's index in the transparency log (null until sequenced)")
     leaf_input: str | None = Field(description="base64 of the 32-byte commitment, the log's leaf input")
     inclusion: list[str] | None = Field(default=None, description="export only: RFC 9162 inclusion proof (base64)")
 
 
-class OpeningOut(BaseModel):
+class OpeningOut(Out):
     salt: str = Field(description="base64 of the 32-byte salt that opens the commitment")
 
 
-class UsageEventOut(BaseModel):
+class UsageEventOut(Out):
     seq: int = Field(description="increasing over time; page with before_seq")
     holder: str
     at: str
@@ -34,7 +36,7 @@ class UsageEventOut(BaseModel):
     opening: OpeningOut
 
 
-class UsageExportOut(BaseModel):
+class UsageExportOut(Out):
     checkpoint: str = Field(description="C2SP signed checkpoint the proofs are against")
     retained_since: str = Field(description="events older than this may have been deleted (retention)")
     events: list[UsageEventOut]

@@ -8,7 +8,7 @@ import { api, ApiError, errorText, showMessage } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
-import { when } from "./time.js";
+import { readable, when } from "./time.js";
 
 const TOKEN_KEY = "licex.citizen.token";
 const HOLDER_KEY = "licex.citizen.holder";
@@ -310,7 +310,7 @@ async function loadLicences() {
       const dl = el("dl", { class: "kv" });
       for (const f of lic.fields) {
         if (f.value === null || f.value === undefined) continue; // e.g. the photo: withheld by the server
-        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
+        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
       }
       const details = el("details", { class: "licence", "data-type": lic.type },
         el("summary", {},
@@ -319,7 +319,7 @@ async function loadLicences() {
         el("p", { class: "licence-meta" },
           `${msg("js.citizen.issuer")}${lic.issuer}`,
           el("br"),
-          `${msg("js.citizen.valid_until")}${lic.valid_until || msg("js.citizen.long_term")}`),
+          `${msg("js.citizen.valid_until")}${lic.valid_until ? when(lic.valid_until, false) : msg("js.citizen.long_term")}`),
         dl);
       list.append(details);
     }

@@ -8,6 +8,7 @@ import { api, ApiError, errorText, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { startQrScanner } from "./qrscan.js";
 import { el } from "./dom.js";
+import { readable } from "./time.js";
 
 const TOKEN_KEY = "licex.clerk.token";
 const CLERK_KEY = "licex.clerk.profile";
@@ -377,7 +378,7 @@ function fieldValue(value) {
   if (value === null || value === undefined) return "—";
   if (typeof value === "string" && value.length > 200 && /^[A-Za-z0-9+/=]+$/.test(value)) return msg("js.counter.binary");
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  return readable(value);
 }
 
 function renderLicences(licences) {

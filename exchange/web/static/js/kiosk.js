@@ -11,7 +11,7 @@ import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage }
 import { drawFrame, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
-import { when } from "./time.js";
+import { readable, when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("kiosk");
@@ -192,7 +192,7 @@ function renderLicences(list) {
     for (const f of lic.fields || []) {
       if (f.value === null || f.value === undefined || f.value === "" || typeof f.value === "object") continue;
       dl.append(el("dt", { text: en && f.title_en ? f.title_en : f.title }),
-        el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
+        el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
     }
     ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
       el("div", { class: "licence-head" }, el("h3", { text: (en && state.licenceNames && state.licenceNames[lic.type]) || lic.type_name }), badge(lic.status)),
