@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     log_witnesses: str = Field(default="", description="comma-separated witness vkeys (C2SP cosignature keys)")
     log_sequence_interval_s: float = Field(default=0.5, gt=0, le=60)
     log_sequencer: bool = Field(default=True, description="run the log sequencer in this process")
+    archive_max_bytes: int = 5 * 1_048_576  # one archived material (PDF, JPEG, PNG)
+    archive_case_retention_days: int = 365  # a case's filed materials outlive deletion requests this long
+    archive_retention_days: int = 1825  # any archived material is purged after this (5 years)
     # Rate limits (exchange/kit/ratelimit.py): `limits` strings; shared in Redis when redis_url is set.
     redis_url: str | None = Field(default=None, description="redis://host:port/db for shared rate limits")
     rate_limits: bool = True
@@ -62,6 +65,7 @@ class Settings(BaseSettings):
                                        "X-Forwarded-For is believed")
     rate_face_client: str = "60/minute;1200/hour"  # face challenge/login per client address (kiosks, NAT)
     rate_face_id_client: str = "30/minute;300/hour"  # face challenge+login per (ID number, client address)
+    rate_face_id_new: str = "60/minute;600/hour"  # face challenges per ID number from addresses never used by it
     face_fail_throttle: str = "3/minute;6/10minute;10/hour;20/day"  # failures per (ID, client): growing waits
     rate_login_user: str = "10/minute;50/hour"  # clerk/reviewer login per username
     rate_login_client: str = "60/minute"  # clerk/reviewer login per client address (a hall behind NAT)

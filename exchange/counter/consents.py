@@ -8,6 +8,7 @@ approved consent past ``expires_at`` reads as ``expired``.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -20,7 +21,7 @@ from ..kit.errors import Conflict, InvalidInput, NotFound
 from ..models import Clerk, Consent
 from ..usage import service as usage
 from ..usage.service import Actor
-from . import repository
+from . import materials, repository
 
 MAX_TTL_S: Final = 1800
 STATUSES: Final = ("pending", "approved", "declined", "withdrawn", "expired")
@@ -97,6 +98,7 @@ def consent_view(ctx: AppContext, consent: Consent, clerk: Clerk | None, now: da
         "requester": {"clerk": clerk.display_name if clerk else None, "hall": clerk.hall if clerk else None,
                       "window": clerk.window if clerk else None},
         "licences": licences_view(ctx.catalogue, allowed(ctx.catalogue, consent)),
+        "uses": materials.uses_for(ctx.catalogue, matter) if matter else [],
         "expires_at": _aware(consent.expires_at).isoformat(),
         "created_at": _aware(consent.created_at).isoformat(),
         "decided_at": _aware(consent.decided_at).isoformat() if consent.decided_at else None,
@@ -145,6 +147,13 @@ def decide(ctx: AppContext, session: Session, holder_hash: str, consent_id: str,
     session.flush()
     usage.record(session, holder_hash, "consent_approved" if decision == "approve" else "consent_declined",
                  CITIZEN, matter_key=consent.matter_key, subject=_subject(consent))
+    matter = ctx.catalogue.matters.get(consent.matter_key)
+    if decision == "approve" and matter is not None:
+        for m in materials.commitments_of(matter):  # 告知承诺: approving confirms the statements shown
+            assert m.commitment is not None  # noqa: S101 - commitments_of filters
+            usage.record(session, holder_hash, "commitment_confirmed", CITIZEN, matter_key=consent.matter_key,
+                         subject={"consent_id": consent.id, "material": m.id, "statement": m.commitment.statement,
+                                  "statement_sha256": hashlib.sha256(m.commitment.statement.encode()).hexdigest()})
     clerk = repository.clerks_by_id(session, {consent.clerk_id}).get(consent.clerk_id)
     return consent_view(ctx, consent, clerk, now)
 

@@ -36,7 +36,7 @@ from exchange.counter.provision import demo_clerk_passwords
 from exchange.models import Consent, CounterCase, UsageEntry
 from exchange.provision import provision
 from exchange.usage import service as usage_service
-from issuers.records import SystemOfRecord
+from issuers.demo import SystemOfRecord
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -35,8 +35,8 @@ from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords
 from exchange.provision import CLIENT_SCOPES, provision
+from issuers.demo import SystemOfRecord
 from issuers.department import DepartmentSigner
-from issuers.records import SystemOfRecord
 from tests.fixtures.databases import database_url
 
 pytestmark = pytest.mark.slow

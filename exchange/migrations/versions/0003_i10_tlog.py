@@ -2,7 +2,7 @@
 cosignatures. The per-holder hash chain (seq, prev_hash, entry_hash) goes.
 
 Revision ID: 0003_i10_tlog
-Revises: 0002_qr_tokens
+Revises: 0003_i12_archive
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import exchange.kit.db
 
 revision = "0003_i10_tlog"
-down_revision = "0002_qr_tokens"
+down_revision = "0003_i12_archive"
 branch_labels = None
 depends_on = None
 

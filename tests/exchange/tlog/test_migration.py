@@ -22,7 +22,7 @@ HOLDER = "cd" * 32
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_upgrade_commits_existing_entries_and_downgrades(kind: str, tmp_path: Path) -> None:
     with database_url(kind, tmp_path) as url:
-        migrate.upgrade(url, "0002_qr_tokens")
+        migrate.upgrade(url, "0003_i12_archive")
         engine = create_engine(url)
         with engine.begin() as conn:
             for seq in (1, 2):
@@ -42,7 +42,7 @@ def test_upgrade_commits_existing_entries_and_downgrades(kind: str, tmp_path: Pa
                 assert verify_holder(s, HOLDER) == (True, None)
         finally:
             ctx.close()
-        migrate.downgrade(url, "0002_qr_tokens")
+        migrate.downgrade(url, "0003_i12_archive")
         cols = {c["name"] for c in inspect(engine).get_columns("usage_log")}
         assert {"seq", "prev_hash", "entry_hash"} <= cols and "tlog_tiles" not in inspect(engine).get_table_names()
         engine.dispose()

@@ -8,6 +8,7 @@ import { api, ApiError, errorText, showMessage } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { mountUpload, renderArchive, usesBlock } from "./archive.js";
 import { readable, when } from "./time.js";
 
 const TOKEN_KEY = "licex.citizen.token";
@@ -255,6 +256,18 @@ function enterHome(holder) {
   loadApproved();
   loadUsage();
   pollConsents();
+  loadArchive();
+}
+
+let uploadMounted = false;
+function loadArchive() {
+  const list = $("archive-list");
+  if (!list) return;
+  if (!uploadMounted) {
+    mountUpload($("archive-upload"), list, { token: token(), messageEl: $("archive-msg") });
+    uploadMounted = true;
+  }
+  renderArchive(list, { token: token(), editable: true, messageEl: $("archive-msg") });
 }
 
 function logout(reason) {
@@ -358,6 +371,7 @@ function renderRequest(r) {
       el("strong", { text: pick(r, "matter_name") })),
     el("p", { class: "request-label", text: msg("js.citizen.request_licences") }),
     licencesBlock(r.licences),
+    usesBlock(r.uses),
     el("p", { class: "small-print", text: msg("js.citizen.request_expires", { time: formatTime(r.expires_at) }) }));
   const approve = el("button", { type: "button", class: "btn btn-primary", text: msg("js.citizen.approve"), "data-testid": "approve" });
   const decline = el("button", { type: "button", class: "btn", text: msg("js.citizen.decline"), "data-testid": "decline" });

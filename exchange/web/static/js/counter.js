@@ -144,12 +144,17 @@ function renderMaterials() {
   const ol = el("ol", { class: "material-list" });
   for (const mat of matter.materials) {
     const alts = (mat.satisfied_by || []).map((a) => state.typeNames[a.licence_type] || a.licence_type);
+    const ways = [];
+    if (alts.length) ways.push(msg("js.counter.by_elicence", { types: alts.join(" / ") }));
+    if (mat.instant_proof) ways.push(msg("js.counter.way_instant_proof"));
+    if (mat.department_check) ways.push(msg("js.counter.way_department_check"));
+    if (mat.archive) ways.push(msg("js.counter.way_archive"));
+    if (mat.commitment) ways.push(msg("js.counter.way_commitment"));
     ol.append(el("li", {},
       el("span", { class: "material-name", text: pick(mat, "name") }),
       mat.required ? null : el("span", { class: "badge", text: msg("js.counter.optional") }),
-      el("span", { class: `material-how${alts.length ? " material-e" : ""}`,
-        text: alts.length ? msg("js.counter.by_elicence", { types: alts.join(en ? " / " : " / ") })
-          : msg("js.counter.on_paper") })));
+      el("span", { class: `material-how${ways.length ? " material-e" : ""}`,
+        text: ways.length ? ways.join(en ? "; " : "；") : msg("js.counter.on_paper") })));
   }
   box.append(ol);
 }
@@ -406,6 +411,68 @@ function renderLicences(licences) {
   }
 }
 
+// How a material was satisfied (the matter's data declares the ways: licence, instant proof, department
+// check, archive, commitment) and from what.
+function checklistNote(item) {
+  const by = item.by || {};
+  switch (item.satisfied ? item.how : null) {
+    case "licence": return msg("js.counter.satisfied_by", { type: state.typeNames[by.type] || by.type_name || by.type });
+    case "instant_proof": return msg("js.counter.by_instant_proof", { name: by.type_name, id: by.proof_id });
+    case "department_check": return msg("js.counter.by_department_check", { dept: by.department_name, detail: by.detail });
+    case "archive": return msg("js.counter.by_archive", { title: by.title });
+    case "commitment": return msg("js.counter.by_commitment");
+    case "upload": return msg("js.counter.by_upload", { title: by.title });
+    default: break;
+  }
+  if (item.how === null && by.check) return msg("js.counter.check_no", { dept: by.department_name, detail: by.detail });
+  if ((item.modes || []).includes("archive") && !(item.modes || []).includes("licence")) return msg("js.counter.archive_none");
+  return item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+}
+
+// A material the e-archive can hold (the photo …): the clerk uploads the citizen's original here and accepts it;
+// it satisfies the material now and is filed into the citizen's archive when the case is completed.
+function uploadControl(item, items) {
+  const input = el("input", { type: "file", accept: "application/pdf,image/jpeg,image/png",
+    "data-testid": `upload-${item.material}`, "aria-label": pick(item, "name") });
+  const go = el("button", { type: "button", class: "btn btn-small", "data-testid": `upload-go-${item.material}`,
+    text: msg("js.counter.upload_accept") });
+  const note = el("span", { class: "small-print", role: "status" });
+  go.addEventListener("click", async () => {
+    const file = input.files[0];
+    if (!file || !state.caseId) return;
+    go.disabled = true;
+    const base = `/api/v1/counter/cases/${encodeURIComponent(state.caseId)}/materials`;
+    try {
+      const up = await call(`${base}?material_type=${encodeURIComponent(item.archive)}&title=${encodeURIComponent(pick(item, "name"))}`,
+        { method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
+      await call(`${base}/${encodeURIComponent(up.id)}/accept`, { method: "POST" });
+      Object.assign(item, { satisfied: true, how: "upload", by: { archive_id: up.id, title: up.title } });
+      renderChecklist(items);
+    } catch (e) {
+      showMessage(note, errorText(e), "error");
+      go.disabled = false;
+    }
+  });
+  return el("span", { class: "check-upload" }, input, go, note);
+}
+
+function completeButton() {
+  const button = el("button", { type: "button", class: "btn btn-small", "data-testid": "case-complete",
+    text: msg("js.counter.complete") });
+  const note = el("p", { class: "notice", role: "status", "data-testid": "case-complete-msg" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const res = await call(`/api/v1/counter/cases/${encodeURIComponent(state.caseId)}/complete`, { method: "POST" });
+      showMessage(note, msg("js.counter.completed", { n: res.filed.length }), "ok");
+    } catch (e) {
+      showMessage(note, errorText(e), "error");
+      button.disabled = false;
+    }
+  });
+  return el("div", { class: "actions" }, button, note);
+}
+
 function renderChecklist(items) {
   const box = $("case-checklist");
   const required = items.filter((i) => i.required);
@@ -415,17 +482,16 @@ function renderChecklist(items) {
       text: msg("js.counter.checklist_summary", { done, total: required.length, left: required.length - done }) }));
   const ul = el("ul", { class: "checklist" });
   for (const item of items) {
-    const by = item.by ? state.typeNames[item.by.type] || item.by.type : "";
-    const note = item.satisfied ? msg("js.counter.satisfied_by", { type: by })
-      : item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+    const note = checklistNote(item);
     ul.append(el("li", { class: item.satisfied ? "ok" : "todo", "data-material": item.material,
-      "data-satisfied": item.satisfied ? "1" : "0" },
+      "data-satisfied": item.satisfied ? "1" : "0", "data-how": item.how || "" },
       el("span", { class: "check-mark", "aria-hidden": "true", text: item.satisfied ? "✔" : "✘" }),
       el("span", { class: "sr-only", text: msg(item.satisfied ? "js.counter.done" : "js.counter.remaining") }),
       el("span", { class: "check-name", text: pick(item, "name") }),
-      el("span", { class: "check-note", text: note })));
+      el("span", { class: "check-note", text: note }),
+      !item.satisfied && item.archive ? uploadControl(item, items) : null));
   }
-  box.append(ul);
+  box.append(ul, completeButton());
 }
 
 function nextCitizen() {

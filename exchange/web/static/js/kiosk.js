@@ -11,6 +11,7 @@ import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage }
 import { drawFrame, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { renderArchive } from "./archive.js";
 import { readable, when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -229,7 +230,9 @@ function renderMyProofs(list) {
     const again = el("button", { class: "btn", type: "button", text: msg("js.kiosk.show_again") });
     again.addEventListener("click", () => showProof(p));
     ul.append(el("li", { class: "record-row", "data-testid": "my-proof", "data-proof-id": p.proof_id },
-      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status),
+      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status), " ",
+        p.mode ? el("span", { class: "badge", "data-testid": "proof-mode", "data-mode": p.mode,
+          text: msg(p.mode === "reviewed" ? "js.kiosk.online_issued" : "js.kiosk.instant") }) : null,
         el("div", { class: "card-desc mono", text: `${p.proof_id} · ${day(p.issued_at)}` })),
       p.status === "valid" ? again : null));
   }
@@ -277,6 +280,7 @@ async function enterHome() {
     renderProofTypes(types);
     renderMyProofs(proofs);
     renderApplications(apps);
+    renderArchive($("my-materials"), { token: getToken() });
     say("");
   } catch (e) {
     say(problem(e), "error");
