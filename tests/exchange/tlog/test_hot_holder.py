@@ -25,7 +25,7 @@ from exchange.models import UsageEntry
 from exchange.provision import provision
 from exchange.tlog import service as tlog
 from exchange.usage.service import verify_holder
-from issuers.records import SystemOfRecord
+from issuers.demo import SystemOfRecord
 from tests.exchange.counter.flow import bearer
 from tests.fixtures.databases import database_url
 
