@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ctx = context or AppContext.build(settings)
         app.state.ctx = ctx
         _compose(ctx)
+        from .usage.jobs import start as start_usage_jobs
+
+        start_usage_jobs(ctx)  # log sequencer + retention purge, only while serving
         try:
             yield
         finally:
@@ -42,6 +45,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                 ctx.close()
 
     logging.basicConfig(level=settings.log_level)
+    if settings.log_json:
+        from .ops.logs import configure_logging
+
+        configure_logging(settings.log_level)
     app = FastAPI(title="licex — 电子证照交换平台", version="0.1.0", description=API_DESCRIPTION,
                   lifespan=lifespan)
     if context is not None:
@@ -52,6 +59,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     _health(app)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_body_bytes,
                        overrides=_upload_limits(settings))
+    from .ops.middleware import ObservabilityMiddleware
+
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, access line, latency histogram
     return app
 
 
@@ -75,6 +85,9 @@ def _release(ctx: AppContext) -> None:
     from .proofs.pipeline import close_pipeline
 
     close_pipeline(ctx)
+    from .usage.jobs import stop as stop_usage_jobs
+
+    stop_usage_jobs(ctx)
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
@@ -91,13 +104,16 @@ def _include_routers(app: FastAPI) -> None:
     from .counter.router import router as counter
     from .departments.router import router as departments
     from .licences.router import router as licences
+    from .ops.router import router as ops
     from .proofs.router import router as proofs
     from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
+    from .tlog.router import router as tlog
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter, archive]
+                         citizens, qr, counter, archive, tlog]
+    routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

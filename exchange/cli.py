@@ -24,6 +24,8 @@ licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True
 trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(__import__("exchange.cli_log", fromlist=["log_app"]).log_app, name="log")
+app.command("maintenance")(__import__("exchange.cli_log", fromlist=["maintenance"]).maintenance)
 app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)
@@ -72,6 +74,12 @@ def _urls(base: str) -> dict[str, str]:
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    from .ops.serving import prepare_process_metrics
+
+    prepare_process_metrics()  # before anything imports prometheus_client: one metrics directory per server
+    json_logs = os.environ.get("LICEX_LOG_JSON", "true").lower() not in ("0", "false", "no")
+    os.environ["LICEX_LOG_JSON"] = str(json_logs).lower()
+    settings = settings.model_copy(update={"log_json": json_logs})
     from .app import create_app
     from .kit.ratelimit import from_settings
 
@@ -83,9 +91,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),
                            "LICEX_PUBLIC_BASE_URL": settings.public_base_url})
         uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", access_log=False)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -31,6 +31,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from schemas.fastcheck import FastCheck, compile_fast_check
 from schemas.identifiers import (
     IdentifierError,
     parse_citizen_id,
@@ -321,6 +322,7 @@ class LicenceType(_Model):
     sensitive: tuple[str, ...] = ()
 
     _validator: Draft202012Validator = PrivateAttr()
+    _fast_check: FastCheck | None = PrivateAttr(default=None)
     _key = field_validator("key")(_slug)
 
     @model_validator(mode="after")
@@ -387,6 +389,7 @@ class LicenceType(_Model):
         self._validator = Draft202012Validator(
             self.fields, format_checker=Draft202012Validator.FORMAT_CHECKER
         )
+        self._fast_check = compile_fast_check(self.fields)
 
     # -- reading ---------------------------------------------------------------------------------------------
     @property
@@ -418,7 +421,9 @@ class LicenceType(_Model):
         problems: list[FieldProblem] = []
         failed: set[str] = set()
         props = self.fields["properties"]
-        for err in sorted(self._validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        fast = self._fast_check
+        schema_errors = [] if fast is not None and fast(instance) else self._validator.iter_errors(instance)
+        for err in sorted(schema_errors, key=lambda e: list(e.absolute_path)):
             if err.validator == "required":
                 for name in err.validator_value:
                     if name not in instance and name not in failed:
