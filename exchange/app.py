@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ctx = context or AppContext.build(settings)
         app.state.ctx = ctx
         _compose(ctx)
+        from .usage.jobs import start as start_usage_jobs
+
+        start_usage_jobs(ctx)  # log sequencer + retention purge, only while serving
         try:
             yield
         finally:
@@ -82,6 +85,9 @@ def _release(ctx: AppContext) -> None:
     from .proofs.pipeline import close_pipeline
 
     close_pipeline(ctx)
+    from .usage.jobs import stop as stop_usage_jobs
+
+    stop_usage_jobs(ctx)
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
@@ -103,10 +109,11 @@ def _include_routers(app: FastAPI) -> None:
     from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
     from .status.router import router as status_lists
+    from .tlog.router import router as tlog
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter, archive, status_lists]
+                         citizens, qr, counter, archive, tlog, status_lists]
     routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")

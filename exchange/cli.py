@@ -31,6 +31,8 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(_exchange_cli.exchange_app, name="exchange")
 app.add_typer(_issuers_cli.ca_app, name="ca")
 app.add_typer(_issuers_cli.department_app, name="department")
+app.add_typer(__import__("exchange.cli_log", fromlist=["log_app"]).log_app, name="log")
+app.command("maintenance")(__import__("exchange.cli_log", fromlist=["maintenance"]).maintenance)
 app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)

@@ -10,6 +10,7 @@ from exchange.archive import models as _archive_models  # noqa: F401  (registers
 from exchange.kit.db import Base, make_engine
 from exchange.licences import models as licence_models  # noqa: F401  (licence signers)
 from exchange.status import models as status_models  # noqa: F401  (status lists)
+from exchange.tlog import models as tlog_models  # noqa: F401  (transparency-log tables)
 
 config = context.config
 target_metadata = Base.metadata

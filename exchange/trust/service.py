@@ -25,6 +25,7 @@ from verifier.trust import (
 from ..context import AppContext
 from ..departments import repository as departments
 from ..models import DepartmentCertificate
+from ..tlog import service as tlog
 
 VALIDITY = timedelta(days=1)
 PUBLISHED_USES = ("licence", "seal")
@@ -58,7 +59,7 @@ def build_document(ctx: AppContext, session: Session, *, now: datetime | None = 
     return TrustListDocument(
         issuer=ctx.settings.exchange_id, issued_at=now.replace(microsecond=0),
         next_update=(now + VALIDITY).replace(microsecond=0), roots=(ctx.keyring.root,),
-        departments=tuple(depts), revoked=tuple(revoked),
+        departments=tuple(depts), revoked=tuple(revoked), log_keys=(tlog.log_key(ctx).vkey,),
     )
 
 

@@ -2,7 +2,7 @@
 licence_signers: the certificate that signed each licence (signed-by)
 
 Revision ID: 0003_i9_status_lists
-Revises: 0003_i12_archive
+Revises: 0003_i10_tlog
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import exchange.kit.db
 
 revision = "0003_i9_status_lists"
-down_revision = "0003_i12_archive"
+down_revision = "0003_i10_tlog"
 branch_labels = None
 depends_on = None
 
