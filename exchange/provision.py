@@ -171,6 +171,9 @@ def provision_production(settings: Settings, root_cert: Path, *, progress: Progr
                     department_id="exchange", uscc=uscc, cn="电子证照交换平台 trust list", token=token,
                     label=EXCHANGE_KEY_LABEL)
     report.csrs.extend([made] if made else [])
+    from .tlog.keys import ensure_log_key
+
+    ensure_log_key(settings)  # the usage transparency log's note key: the exchange's own (a file, Ed25519)
     try:
         with unit_of_work(ctx.sessions) as session:
             for dept in ctx.catalogue.departments.values():
