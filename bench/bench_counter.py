@@ -206,7 +206,7 @@ def _qr_times(repeat: int) -> dict[str, Any]:
 
 
 def _setup(data_dir: Path, database_url: str | None, citizens: int) -> tuple[dict[str, str], list[str], list[str]]:
-    from exchange.citizens.session import encrypt_id, issue_session
+    from exchange.auth.citizen import encrypt_id, issue_session
     from exchange.config import Settings
     from exchange.context import AppContext
     from exchange.counter.provision import demo_clerk_passwords

@@ -84,16 +84,16 @@ def _include_routers(app: FastAPI) -> None:
     from .applications.router import router as applications
     from .catalogue.router import router as catalogue
     from .citizens.router import router as citizens
+    from .consents.router import router as consents
     from .counter.router import router as counter
     from .departments.router import router as departments
     from .licences.router import router as licences
     from .proofs.router import router as proofs
-    from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
     from .trust.router import router as trust
 
-    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter]
+    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
+                         counter]
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from issuers import pki
 from issuers.department import DepartmentSigner
 
-from .admin import service as admin
 from .config import Settings
 from .context import AppContext
+from .departments import admin
 from .kit import migrate
 from .kit.db import unit_of_work
 

@@ -37,19 +37,19 @@ from schemas.identifiers import IdentifierError, mask_citizen_id, mask_name, par
 from verifier.errors import MalformedInput
 from verifier.sdjwt import parse_sd_jwt, unpack
 
+from ..auth.citizen import IssuedSession, decrypt_id, encrypt_id, issue_session
 from ..context import AppContext
-from ..departments.repository import consume_nonce
 from ..face.engine import FaceAnalysis, FaceEngine, FaceError, FaceErrorCode
 from ..face.liveness import Challenge, LivenessCode, check_liveness
 from ..kit.errors import ExchangeError, Forbidden, InvalidInput, Locked, Unauthenticated
-from ..licences import repository as licence_repo
+from ..kit.nonces import consume_nonce
+from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import Licence
 from ..usage import service as usage
+from ..usage.refusals import keep, refuse
 from ..usage.service import Actor
 from . import repository
-from .audit import keep, refuse
-from .session import IssuedSession, decrypt_id, encrypt_id, issue_session
 
 CHALLENGE_TYP: Final = "face-challenge"
 CHALLENGE_TTL_S: Final = 120
@@ -135,7 +135,7 @@ class Reference:
 def reference_of(ctx: AppContext, session: Session, holder_hash: str) -> Reference | None:
     """The holder's current 居民身份证 licence and the photo and name it discloses (None if there is none)."""
     lt = ctx.catalogue.licence_types[REFERENCE_TYPE]
-    rows = [r for r in licence_repo.for_holder(session, holder_hash, type_codes=[lt.code])
+    rows = [r for r in licence_service.for_holder(session, holder_hash, type_codes=[lt.code])
             if effective_status(r) == "valid"]
     if not rows:
         return None

@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from ..citizens.audit import keep_refusals
+from ..auth import clerk as auth
+from ..auth.clerk import CounterClerk
 from ..deps import Ctx, DbSession
-from . import auth, service
-from .auth import CounterClerk
+from ..usage.refusals import keep_refusals
+from . import service
 
 router = APIRouter(prefix="/api/v1/counter", tags=["counter"])
 

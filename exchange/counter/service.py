@@ -7,7 +7,7 @@ materials an e-licence now satisfies and which remain for paper or other routes.
 
 Only the clerk who scanned may read or pull the case; the consent must be approved, not withdrawn and not
 expired. Every scan, pull and refusal is recorded in the citizen's usage log (refusals survive the request's
-rollback, see :mod:`exchange.citizens.audit`).
+rollback, see :mod:`exchange.usage.refusals`).
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ from schemas.catalogue import Matter
 from verifier.licence import verify_licence
 from verifier.sdjwt import select_disclosures
 
-from ..citizens.audit import refuse
+from ..auth.clerk import ClerkCaller
+from ..consents import service as consents
 from ..context import AppContext
 from ..kit.errors import Forbidden, InvalidInput, NotFound
-from ..licences import repository as licence_repo
+from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import CounterCase, Licence
 from ..qr import service as qr
 from ..trust.service import current_trust_list
 from ..usage import service as usage
+from ..usage.refusals import refuse
 from ..usage.service import Actor
-from . import consents, repository
-from .auth import ClerkCaller
+from . import repository
 
 CASE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 MATTER_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -111,7 +112,7 @@ def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys
                   ) -> dict[str, Licence]:
     codes = {ctx.catalogue.licence_types[k].code: k for k in type_keys if k in ctx.catalogue.licence_types}
     best: dict[str, Licence] = {}
-    for row in licence_repo.for_holder(session, holder_hash, type_codes=list(codes)):
+    for row in licence_service.for_holder(session, holder_hash, type_codes=list(codes)):
         key = codes[row.type_code]
         current = best.get(key)
         if current is None or (effective_status(current) != "valid" and effective_status(row) == "valid"):
@@ -122,7 +123,7 @@ def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys
 def get_case(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
     case = _own_case(session, clerk, case_id, "get_case")
     matter = _matter(ctx, case.matter_key)
-    consent = repository.consent_for_case(session, case.id)
+    consent = consents.for_case(session, case.id)
     status = consents.effective_status(consent) if consent is not None else "none"
     satisfied: dict[str, str] = {}
     if consent is not None and status == "approved" and case.holder_hash is not None:
@@ -164,7 +165,7 @@ def _status_source(rows: dict[str, Licence]) -> Callable[[str], str | None]:
 def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
     case = _own_case(session, clerk, case_id, "pull")
     matter = _matter(ctx, case.matter_key)
-    consent = repository.consent_for_case(session, case.id)
+    consent = consents.for_case(session, case.id)
     status = consents.effective_status(consent) if consent is not None else "none"
     if consent is None or status != "approved" or case.holder_hash is None or consent.clerk_id != clerk.id \
             or consent.holder_hash != case.holder_hash:

@@ -38,7 +38,8 @@ from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.service import Actor
 from . import builders, repository
-from .datasource import HolderData, data_source
+from .datasource import HolderData
+from .datasource import data_source as data_source  # part of this interface: applications read holders too
 from .pipeline import SealJob, pipeline_for
 
 PDF_CONTEXT = "proof-pdf"

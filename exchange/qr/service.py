@@ -31,9 +31,9 @@ from schemas import qrtoken
 from schemas.qrtoken import KIND_COUNTER, QrToken, QrTokenError
 
 from ..context import AppContext
-from ..departments.repository import consume_nonce
 from ..kit.crypto import derive_key
 from ..kit.errors import Conflict, ExchangeError, Forbidden, Gone, InvalidInput
+from ..kit.nonces import consume_nonce
 from ..models import QrGrant
 
 MAX_TTL_S: Final = 60

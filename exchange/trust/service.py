@@ -23,7 +23,7 @@ from verifier.trust import (
 )
 
 from ..context import AppContext
-from ..departments import repository as departments
+from ..departments import service as departments
 from ..models import DepartmentCertificate
 
 VALIDITY = timedelta(days=1)

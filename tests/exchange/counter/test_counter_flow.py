@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from exchange.citizens.audit import UNATTRIBUTED
 from exchange.counter.provision import DEMO_CLERKS_FILE
 from exchange.models import Consent, UsageEntry
 from exchange.qr import service as qr_service
+from exchange.usage.refusals import UNATTRIBUTED
 from exchange.usage.service import verify_chain
 from schemas.qrtoken import PREFIX
 from tests.exchange.counter.flow import (

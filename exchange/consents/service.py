@@ -115,6 +115,11 @@ def list_for_citizen(ctx: AppContext, session: Session, holder_hash: str, status
     return [v for v in views if status is None or v["status"] == status]
 
 
+def for_case(session: Session, case_id: str) -> Consent | None:
+    """The latest consent asked for a counter case, if any."""
+    return repository.consent_for_case(session, case_id)
+
+
 def _own(session: Session, holder_hash: str, consent_id: str) -> Consent:
     if not (1 <= len(consent_id) <= 32 and consent_id.isalnum()):
         raise NotFound("no such consent", code="CONSENT_NOT_FOUND")
