@@ -84,7 +84,7 @@ class _NaiveTrust:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].endswith("/pull"):
-            scope["app"].state.ctx.extras.pop("trust", None)
+            scope["app"].state.ctx.trust_cache = None
         await self.app(scope, receive, send)
 
 

@@ -63,7 +63,7 @@ def _health(app: FastAPI) -> None:
 
 
 def _compose(ctx: AppContext) -> None:
-    """Wire the adapters the services read from ``ctx.extras`` (the proof data source)."""
+    """Wire the adapters the services read from the context (the proof data source)."""
     from .proofs.datasource import install_default
 
     install_default(ctx)

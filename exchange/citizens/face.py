@@ -25,7 +25,7 @@ import binascii
 import hashlib
 import secrets
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -164,8 +164,7 @@ def _reference_embedding(ctx: AppContext, engine: FaceEngine, ref: Reference) ->
     licence changes). None when the photo has no single usable face."""
     if ref.photo is None:
         return None
-    cache: OrderedDict[str, np.ndarray[Any, Any] | None] = ctx.extras.setdefault("face_reference_cache",
-                                                                               OrderedDict())
+    cache = ctx.face_reference_cache
     key = ref.licence.content_digest
     with _ref_lock:
         if key in cache:

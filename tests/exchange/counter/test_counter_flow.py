@@ -98,7 +98,8 @@ def test_scan_consent_pull_discloses_only_the_matter_fields(exchange: ExchangeEn
     pulled = resp.json()
     types = {lic["type"] for lic in pulled["licences"]}
     assert types == {"resident_id_card", "household_register", "marriage_certificate", "realty_certificate"}
-    trust = exchange.ctx.extras["trust"][1]
+    assert exchange.ctx.trust_cache is not None
+    trust = exchange.ctx.trust_cache.trust
     for lic in pulled["licences"]:
         assert lic["verification"]["valid"], lic["verification"]
         assert set(lic["fields"]) <= wanted[lic["type"]]
