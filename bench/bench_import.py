@@ -30,11 +30,12 @@ from exchange.context import AppContext
 from exchange.licences import service
 from exchange.licences.importer import import_jsonl
 from exchange.provision import provision
+from exchange.trust.encoder import encode_trust_list
 from exchange.trust.service import build_document
 from issuers.department import DepartmentSigner
 from issuers.records import bulk_drafts
 from schemas.canonical import b64u_decode
-from verifier.trust import TrustList, encode_trust_list
+from verifier.trust import TrustList
 
 
 def _env(tmp: Path, url: str | None) -> AppContext:

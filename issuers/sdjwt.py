@@ -27,14 +27,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509 import Certificate
 
 from schemas.canonical import b64u_encode as _b64u
-from schemas.canonical import canonical_json as _json
+from schemas.jose import compact_jws
 
 __all__ = [
     "CHINA_TZ",
@@ -115,10 +113,7 @@ def sign_es256_jws(
         raise IssuanceError("BAD_KEY", "ES256 needs a P-256 key")
     if header.get("alg") != "ES256":
         raise IssuanceError("BAD_HEADER", "alg must be ES256")
-    signing_input = f"{_b64u(_json(dict(header)))}.{_b64u(_json(dict(payload)))}"
-    der = key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    return f"{signing_input}.{_b64u(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    return compact_jws(header, payload, key)
 
 
 def _version_of(licence_id: str) -> str:

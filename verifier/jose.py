@@ -1,4 +1,5 @@
-"""Strict JOSE primitives shared by the verifier: base64url, compact JWS parsing, ES256 verification.
+"""Strict JOSE primitives shared by the verifier: base64url, compact JWS parsing, ES256 verification (the last
+from :mod:`schemas.jose`, the one implementation both sides use).
 
 Only ES256 (ECDSA P-256 / SHA-256, raw ``r||s`` signature) is ever accepted; callers pin it.
 """
@@ -13,12 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from schemas.canonical import b64u_decode
+from schemas.jose import es256_verify as es256_verify  # the one ES256 verify, shared with the signing side
 from verifier.errors import MalformedInput
 
 __all__ = [
@@ -97,25 +95,6 @@ def parse_compact_jws(text: str, *, max_bytes: int) -> CompactJws:
         signature=b64u_decode_strict(sig_b64, what="JWS signature"),
         text=text,
     )
-
-
-def es256_verify(public_key: object, signing_input: bytes, signature: bytes) -> bool:
-    """True when ``signature`` (raw 64-byte ``r||s``) is a valid ES256 signature by a P-256 key."""
-    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-        public_key.curve, ec.SECP256R1
-    ):
-        return False
-    if len(signature) != 64:
-        return False
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
-    if r == 0 or s == 0:
-        return False
-    try:
-        public_key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
 
 
 def parse_x5c(header: dict[str, Any], *, max_certs: int = 4) -> list[x509.Certificate]:

@@ -19,12 +19,12 @@ from verifier.trust import (
     TrustedDepartment,
     TrustList,
     TrustListDocument,
-    encode_trust_list,
 )
 
 from ..context import AppContext, TrustCache
 from ..departments import service as departments
 from ..models import DepartmentCertificate
+from .encoder import encode_trust_list
 
 VALIDITY = timedelta(days=1)
 PUBLISHED_USES = ("licence", "seal")
