@@ -6,12 +6,13 @@
 //   await api("/api/v1/face/login", { method: "POST", body: formData }); // FormData/Blob sent as-is
 //   try { ... } catch (e) { if (e instanceof ApiError) console.log(e.status, e.error, e.detail); }
 //   await api(path, { messageEl: document.getElementById("msg") });     // errors shown there too
+//   showMessage(el, problem(e), "error");                               // the server's zh/en text if any
 //
 // The bearer token lives in sessionStorage (per tab, gone when the tab closes): setToken / getToken /
 // clearToken. Error bodies follow {"error": CODE, "detail": ...}; ApiError carries .status, .error, .detail
 // and a localised .message (catalogue key "js.error.<CODE>", else the detail text, else "js.error.generic").
 
-import { hasMsg, msg } from "./i18n.js";
+import { hasMsg, msg, pageLang } from "./i18n.js";
 
 const TOKEN_KEY = "licex.token";
 
@@ -57,6 +58,17 @@ export function errorText(err) {
   if (code && hasMsg(`js.error.${code}`)) return msg(`js.error.${code}`);
   return detailText(err && err.detail) || (err instanceof Error && !(err instanceof ApiError) && err.message)
     || msg("js.error.generic", {}, "Error");
+}
+
+/** The citizen-facing text of an API error: the server's own zh/en message (detail.message_zh / .message)
+ * when it gives one (the face gate does), else errorText(). */
+export function problem(err) {
+  const d = err && err.detail;
+  if (d && typeof d === "object") {
+    if (pageLang() !== "en" && typeof d.message_zh === "string") return d.message_zh;
+    if (typeof d.message === "string") return d.message;
+  }
+  return errorText(err);
 }
 
 /** Show text in el with a style: "info" | "ok" | "warn" | "error". Empty text clears it. */

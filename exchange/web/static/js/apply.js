@@ -6,7 +6,7 @@
 // /api/v1/proof-applications lists them with status, the reviewer's reason, and — once approved — the sealed
 // PDF (fetched with the bearer token and saved from a blob: URL) and its public check page /v/<number>.
 
-import { api as apiCall, ApiError, errorText, showMessage } from "./api.js";
+import { api as apiCall, ApiError, problem, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 
@@ -33,15 +33,6 @@ const DETAILS = {
 };
 
 let types = [];
-
-function problem(e) {
-  const d = e && e.detail;
-  if (d && typeof d === "object") {
-    if (!en && typeof d.message_zh === "string") return d.message_zh;
-    if (typeof d.message === "string") return d.message;
-  }
-  return errorText(e);
-}
 
 function needLogin() {
   $("apply-login").hidden = false;
