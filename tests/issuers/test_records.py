@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 from collections import Counter
 from dataclasses import fields as dc_fields
@@ -287,12 +286,9 @@ def test_as_of_moves_dates() -> None:
 
 
 def test_bulk_drafts_distinct_valid_and_deterministic() -> None:
-    n = 30_000
-    start = time.perf_counter()
+    n = 30_000  # speed is measured by bench/, not asserted here
     ds = list(bulk_drafts(n, seed=11))
-    rate = n / (time.perf_counter() - start)
     assert len(ds) == n
-    assert rate >= 20_000, f"{rate:.0f} drafts/s"
     assert len({d.serial for d in ds}) == n
     assert len({(d.type_key, d.licence_no) for d in ds}) == n
     assert len({d.holder_code for d in ds}) == n
