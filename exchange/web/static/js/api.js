@@ -81,6 +81,17 @@ export function showMessage(el, text, kind = "info") {
   el.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
+/** GET a PDF with a bearer token; resolves to its Blob, rejects with ApiError like api(). */
+export async function fetchPdf(url, token = getToken()) {
+  const response = await fetch(url, {
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/pdf" }, credentials: "same-origin" });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
+  }
+  return response.blob();
+}
+
 export async function api(path, { method = "GET", body, token, headers = {}, signal, messageEl } = {}) {
   const h = new Headers(headers);
   h.set("Accept", "application/json");

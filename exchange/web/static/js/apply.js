@@ -6,7 +6,7 @@
 // /api/v1/proof-applications lists them with status, the reviewer's reason, and — once approved — the sealed
 // PDF (fetched with the bearer token and saved from a blob: URL) and its public check page /v/<number>.
 
-import { api as apiCall, ApiError, problem, showMessage } from "./api.js";
+import { api as apiCall, ApiError, fetchPdf, problem, showMessage } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 
@@ -53,20 +53,10 @@ function renderDetails() {
   }
 }
 
-async function fetchPdf(url) {
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
-    credentials: "same-origin" });
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
-  }
-  return response.blob();
-}
-
 async function download(app, button) {
   button.disabled = true;
   try {
-    const blob = await fetchPdf(app.download_url);
+    const blob = await fetchPdf(app.download_url, getToken());
     const url = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
     const a = el("a", { href: url, download: `${app.proof_id}.pdf` });
     document.body.append(a);

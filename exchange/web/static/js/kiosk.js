@@ -7,7 +7,7 @@
 // Idle for data-idle-seconds (default 90) → logout; "退出" logs out at once. A kiosk never resumes an earlier
 // session: the token is cleared when the page loads.
 
-import { api, ApiError, clearToken, getToken, problem, setToken, showMessage } from "./api.js";
+import { api, ApiError, clearToken, fetchPdf, getToken, problem, setToken, showMessage } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -261,16 +261,6 @@ function selectTab(name) {
 }
 
 // ---------------------------------------------------------------------------------------------- proofs
-
-async function fetchPdf(url) {
-  const response = await fetch(url, {
-    headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" }, credentials: "same-origin" });
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
-  }
-  return response.blob();
-}
 
 function releasePdf() {
   const frame = $("proof-frame");
