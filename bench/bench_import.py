@@ -91,7 +91,7 @@ def _naive(ctx: AppContext, credentials: list[str]) -> float:
 
 
 def run(n: int, postgres: bool) -> dict[str, object]:
-    from tests.fixtures.databases import database_url
+    from testkit.databases import database_url
 
     result: dict[str, object] = {"licences": n, "python": platform.python_version(), "cpus": 1}
     with tempfile.TemporaryDirectory() as tmp_s:

@@ -5,7 +5,7 @@ Models come from the ``face-recognition-models`` package, found without importin
 embedding), the ResNet face recognition model (128-d embedding, compared by L2 distance) and the 68-point
 shape predictor (landmarks for the head-turn liveness check in :mod:`exchange.face.liveness`).
 
-Measured on the offline test faces (``tests/fixtures/faces.py``: person A = ``skimage.data.astronaut()``,
+Measured on the offline test faces (``testkit/faces.py``: person A = ``skimage.data.astronaut()``,
 person B = matplotlib's ``grace_hopper.jpg``), upsample 0, images normalised to a long side of 640 px, L2
 distance between embeddings:
 

@@ -20,7 +20,7 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("schemas", "verifier", "issuers", "exchange")
+PACKAGES = ("schemas", "verifier", "issuers", "exchange", "testkit")
 #: Folders of ``exchange/`` that are not features: the core and the shared layers under the features.
 NOT_FEATURES = frozenset({"kit", "auth", "migrations"})
 

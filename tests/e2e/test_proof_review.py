@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from issuers.records import PERSONAS
+from testkit.faces import Direction, Person, head_turn_frames, to_jpeg
 from tests.e2e.test_kiosk import demo_app_builder
-from tests.fixtures.faces import Direction, Person, head_turn_frames, to_jpeg
 
 CITIZEN_TOKEN_KEY = "licex.citizen.token"
 FACES: dict[int, Person] = {0: "astronaut", 1: "hopper"}  # only personas 0 and 1 can log in by face
