@@ -26,12 +26,17 @@ export class ApiError extends Error {
   }
 }
 
-export function getToken() {
+/** The token a page keeps in sessionStorage under key (null when storage is unavailable). */
+export function storedToken(key) {
   try {
-    return sessionStorage.getItem(TOKEN_KEY);
+    return sessionStorage.getItem(key);
   } catch {
     return null;
   }
+}
+
+export function getToken() {
+  return storedToken(TOKEN_KEY);
 }
 
 export function setToken(token) {

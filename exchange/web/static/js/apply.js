@@ -6,7 +6,7 @@
 // /api/v1/proof-applications lists them with status, the reviewer's reason, and — once approved — the sealed
 // PDF (fetched with the bearer token and saved from a blob: URL) and its public check page /v/<number>.
 
-import { api as apiCall, ApiError, fetchPdf, problem, showMessage } from "./api.js";
+import { api as apiCall, ApiError, fetchPdf, problem, showMessage, storedToken } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 
@@ -16,13 +16,7 @@ const msgEl = $("apply-msg");
 const POLL_MS = 5000;
 const TOKEN_KEY = "licex.citizen.token";
 
-function getToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
+const getToken = () => storedToken(TOKEN_KEY);
 
 /** api.js's api() with the citizen session's token (unless the call says otherwise). */
 const api = (path, options = {}) => apiCall(path, { token: getToken(), ...options });
