@@ -14,6 +14,7 @@ from .config import Settings
 from .context import AppContext
 from .deps import Ctx
 from .kit.http import BodyLimitMiddleware, install_error_handlers
+from .kit.responses import ERROR_RESPONSES, HealthOut
 
 API_DESCRIPTION = """
 电子证照交换平台 · licence exchange for a no-certificate city (无证明城市).
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
 
 def _health(app: FastAPI) -> None:
-    @app.get("/healthz", operation_id="health", tags=["ops"], summary="Liveness and database reachability")
+    @app.get("/healthz", operation_id="health", tags=["ops"], summary="Liveness and database reachability",
+             response_model=HealthOut)
     def health(ctx: Ctx) -> dict[str, str]:
         with ctx.engine.connect() as conn:
             conn.execute(text("select 1"))
@@ -105,4 +107,4 @@ def _include_routers(app: FastAPI) -> None:
         if mount is not None:
             mount(app)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)

@@ -71,6 +71,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from .app import create_app
+    from .kit.ratelimit import from_settings
+
+    limits = from_settings(settings)
+    console.print(limits.describe() + (" — each worker counts alone" if workers > 1 and
+                                       limits.backend == "memory" and limits.enabled else ""))
 
     if workers > 1:
         os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),

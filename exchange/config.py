@@ -42,13 +42,26 @@ class Settings(BaseSettings):
     consent_ttl_s: int = 1800
     clerk_session_ttl_s: int = 8 * 3600
     face_threshold: float = 0.5  # measured: same person ≤0.39, different ≥0.625 (exchange/face/engine.py)
-    face_max_failures: int = 5
-    face_lockout_s: int = 900
+    face_max_failures: int = 50  # hard lock: failures from addresses never used successfully (far above a person)
+    face_lockout_s: int = 3600
     face_mode: Literal["local", "assertion", "both"] = "local"
     face_assertion_jwks_file: Path | None = None
     face_assertion_issuer: str | None = None
     face_assertion_audience: str | None = None
     usage_retention_days: int = 365
+    # Rate limits (exchange/kit/ratelimit.py): `limits` strings; shared in Redis when redis_url is set.
+    redis_url: str | None = Field(default=None, description="redis://host:port/db for shared rate limits")
+    rate_limits: bool = True
+    rate_limit_prefix: str = "licex"
+    trusted_proxies: list[str] = Field(default_factory=list, description="proxy addresses/networks whose "
+                                       "X-Forwarded-For is believed")
+    rate_face_client: str = "60/minute;1200/hour"  # face challenge/login per client address (kiosks, NAT)
+    rate_face_id_client: str = "30/minute;300/hour"  # face challenge+login per (ID number, client address)
+    face_fail_throttle: str = "3/minute;6/10minute;10/hour;20/day"  # failures per (ID, client): growing waits
+    rate_login_user: str = "10/minute;50/hour"  # clerk/reviewer login per username
+    rate_login_client: str = "60/minute"  # clerk/reviewer login per client address (a hall behind NAT)
+    rate_token_client: str = "120/minute"  # noqa: S105 - a rate, not a secret: token endpoint per address
+    rate_public_client: str = "120/minute;3000/hour"  # /verify/check and /v/{id} per client address
     log_level: str = "INFO"
 
     @model_validator(mode="after")

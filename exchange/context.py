@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import jwt
     import numpy as np
 
+    from .kit.ratelimit import IpNetwork, RateLimits
     from .proofs.datasource import DataSource
     from .proofs.pipeline import ProofPipeline
 
@@ -75,6 +76,10 @@ class AppContext:
     proof_workers: int | None = None
     #: Prefix of proof numbers (the city's code).
     proof_number_prefix: str = "CS"
+    #: Request rate limits and the proxies whose X-Forwarded-For is believed, built on first use
+    #: (``exchange.kit.ratelimit.rate_limits``).
+    rate_limits: RateLimits | None = None
+    trusted_proxies: list[IpNetwork] | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:

@@ -557,6 +557,9 @@ class ProofType(_Model):
     validity_days: Annotated[int, Field(ge=1, le=3650)]
     notes: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = ()
     fields: Annotated[tuple[ProofField, ...], Field(min_length=1)]
+    #: the name people ask for at a counter or a kiosk (有无房证明), shown beside the official ``name``
+    common_name: Text | None = None
+    common_name_en: Text | None = None
 
     _key = field_validator("key")(_slug)
 

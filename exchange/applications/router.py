@@ -11,6 +11,7 @@ from ..auth.citizen import CitizenWithId
 from ..auth.clerk import Reviewer
 from ..deps import Ctx, DbSession
 from . import service
+from .responses import ApplicationOut, QueueItemOut
 
 router = APIRouter(prefix="/api/v1", tags=["proof applications"])
 
@@ -42,13 +43,13 @@ def apply_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, body: Appl
     return ApplyOut(id=row.id, status=row.status)
 
 
-@router.get("/proof-applications", operation_id="list_my_applications",
+@router.get("/proof-applications", operation_id="list_my_applications", response_model=list[ApplicationOut],
             summary="The citizen's applications: status, the reviewer's reason, the proof when approved")
 def list_my_applications(ctx: Ctx, session: DbSession, citizen: CitizenWithId) -> list[dict[str, Any]]:
     return service.list_for_holder(ctx, session, citizen.holder_hash)
 
 
-@router.get("/review/applications", operation_id="list_review_queue",
+@router.get("/review/applications", operation_id="list_review_queue", response_model=list[QueueItemOut],
             summary="The reviewer's department queue, with what the department's records say")
 def list_review_queue(
     ctx: Ctx, session: DbSession, clerk: Reviewer,
@@ -58,7 +59,7 @@ def list_review_queue(
     return service.queue(ctx, session, reviewer, status=status)
 
 
-@router.post("/review/applications/{application_id}", operation_id="review_proof",
+@router.post("/review/applications/{application_id}", operation_id="review_proof", response_model=ApplicationOut,
              summary="Approve (the proof is made and sealed) or reject with a reason")
 def review_proof(ctx: Ctx, session: DbSession, clerk: Reviewer, body: ReviewIn,
                  application_id: Annotated[str, APPLICATION_ID]) -> dict[str, Any]:

@@ -95,6 +95,7 @@ def view_for_citizen(ctx: AppContext, row: ProofApplication) -> dict[str, Any]:
     data = _data(ctx, row)
     return {
         "id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
+        "type_name_en": pt.name_en if pt else row.type_key,
         "department": row.department_id, "purpose": data.get("purpose"), "status": row.status,
         "reason": row.reason, "created_at": row.created_at.isoformat(),
         "decided_at": row.decided_at.isoformat() if row.decided_at else None, "proof_id": row.proof_id,
@@ -125,6 +126,7 @@ def queue(ctx: AppContext, session: Session, reviewer: Reviewer, *, status: str 
         pt = ctx.catalogue.proof_types.get(row.type_key)
         items.append({
             "id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
+            "type_name_en": pt.name_en if pt else row.type_key,
             "status": row.status, "created_at": row.created_at.isoformat(),
             "applicant": {"name": data["name"], "id_number": data["id_number"],
                           "id_masked": mask_citizen_id(data["id_number"])},

@@ -62,6 +62,8 @@ class ClerkCaller:
 
     @property
     def place(self) -> str:
+        if self.role == "reviewer":  # a department's review desk, not a service window
+            return f"{self.hall} 证明审核岗"
         return f"{self.hall} {self.window}号窗口" if self.window else self.hall
 
     def view(self) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def current_reviewer(clerk: Annotated[ClerkCaller, Depends(require_clerk)]) -> R
         raise Forbidden("only reviewers may review proof applications", code="ROLE_REQUIRED")
     if clerk.department_id is None:
         raise Forbidden("the reviewer is not attached to a department", code="ROLE_REQUIRED")
-    return ReviewerCaller(clerk.id, clerk.department_id, Actor("clerk", f"{clerk.name}（{clerk.username}）",
+    return ReviewerCaller(clerk.id, clerk.department_id, Actor("clerk", clerk.name,
                                                                clerk.place))
 
 

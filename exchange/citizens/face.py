@@ -9,8 +9,14 @@ Outcomes, each recorded in the holder's usage log (``face_login`` / ``face_login
 
 * BAD_IMAGE / NO_FACE / MULTIPLE_FACES / LOW_QUALITY (422) — the frames cannot be used; a clear message in
   ``detail.message`` / ``detail.message_zh``; not counted toward the lockout (no face was compared);
-* LIVENESS_FAILED (401, ``detail.reason`` = the liveness code) and FACE_MISMATCH (401) — counted; after
-  ``face_max_failures`` counted failures the ID number is locked out for ``face_lockout_s`` (LOCKED, 423);
+* LIVENESS_FAILED (401, ``detail.reason`` = the liveness code) and FACE_MISMATCH (401) — counted. Failures
+  are throttled per (ID number, client address) with growing waits (``face_fail_throttle``, e.g. 3 a minute, 6
+  in 10 minutes, 10 an hour, 20 a day → RATE_LIMITED 429 with ``Retry-After``). Only failures from addresses
+  the citizen has never logged in from count toward the hard lock (``face_max_failures``, far above what a
+  person produces → LOCKED 423 for ``face_lockout_s``), and the hard lock never applies to an address the
+  citizen has logged in from: a stranger's script cannot lock a citizen out of their own phone, and the counter
+  (the clerk checks the physical card) is never locked. Every failed or refused attempt is in the citizen's
+  usage log with the masked address;
 * success — failures reset, a citizen session (JWT typ "citizen", amr ["face"]).
 
 A challenge is single use (``used_nonces`` scope ``face-chal``), bound to the ID number it was asked for, and
@@ -23,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import secrets
 import threading
 from collections import Counter
@@ -43,6 +50,7 @@ from ..face.engine import FaceAnalysis, FaceEngine, FaceError, FaceErrorCode
 from ..face.liveness import Challenge, LivenessCode, check_liveness
 from ..kit.errors import ExchangeError, Forbidden, InvalidInput, Locked, Unauthenticated
 from ..kit.nonces import consume_nonce
+from ..kit.ratelimit import rate_limits, too_many
 from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import Licence
@@ -59,6 +67,7 @@ MIN_FRAMES: Final = 3
 MAX_FRAMES: Final = 12
 MAX_FRAME_BYTES: Final = 2 * 1024 * 1024
 REFERENCE_TYPE: Final = "resident_id_card"
+KNOWN_CLIENT_LOOKBACK: Final = 500  # usage-log entries searched for a past successful login from an address
 ACTIONS: Final[dict[str, Challenge]] = {"turn_left": Challenge.TURN_LEFT, "turn_right": Challenge.TURN_RIGHT}
 
 SELF = Actor("citizen", "本人（人脸识别）")
@@ -108,13 +117,55 @@ def _locked_error(until: datetime) -> Locked:
 
 # -- challenge ------------------------------------------------------------------------------------------------
 
-def create_challenge(ctx: AppContext, session: Session, id_number: str) -> dict[str, Any]:
+def _client_tag(ctx: AppContext, hid: str, client: str) -> str:
+    """A per-holder keyed tag of the client address (not linkable across holders, not reversible)."""
+    return ctx.protector.holder_hash(f"face-client\x1f{hid}\x1f{client}")[:16]
+
+
+def mask_address(client: str) -> str:
+    try:
+        ip = ipaddress.ip_address(client)
+    except ValueError:
+        return "unknown"
+    if ip.version == 4:
+        return ".".join(str(ip).split(".")[:3]) + ".*"
+    return str(ipaddress.ip_network(f"{ip}/48", strict=False).network_address) + "*"
+
+
+def _client_subject(ctx: AppContext, hid: str, client: str) -> dict[str, str]:
+    return {"client": _client_tag(ctx, hid, client), "address": mask_address(client)}
+
+
+def known_client(ctx: AppContext, session: Session, hid: str, client: str) -> bool:
+    """Has the citizen logged in by face from this address (per the recent usage log)?"""
+    tag = _client_tag(ctx, hid, client)
+    return any(e.action == "face_login" and e.outcome == "ok" and (e.subject or {}).get("client") == tag
+               for e in usage.list_for_holder(session, hid, limit=KNOWN_CLIENT_LOOKBACK))
+
+
+def _guard(ctx: AppContext, session: Session, hid: str, client: str) -> None:
+    """Refuse while (ID number, address) is throttled, or while the ID number is hard-locked and this address
+    is not one the citizen has used."""
+    limits = rate_limits(ctx)
+    verdict = limits.test("face_fail_throttle", hid, client)
+    if not verdict.allowed:
+        raise too_many(verdict.retry_after, "failed face logins for this ID number from this address",
+                       field="id_number")
+    until = repository.locked_until(session, hid, _now())
+    if until is not None and not known_client(ctx, session, hid, client):
+        raise _locked_error(until)
+
+
+def create_challenge(ctx: AppContext, session: Session, id_number: str, client: str = "unknown"
+                     ) -> dict[str, Any]:
     _check_mode(ctx, "local")
+    limits = rate_limits(ctx)
+    limits.enforce("face_client", client, what="face login requests from this address")
     number = _parse_id(id_number)
     hid = ctx.protector.holder_hash(number)
-    until = repository.locked_until(session, hid, _now())
-    if until is not None:
-        raise _locked_error(until)
+    limits.enforce("face_id_client", hid, client, what="face login requests for this ID number",
+                   field="id_number")
+    _guard(ctx, session, hid, client)
     action = secrets.choice(sorted(ACTIONS))
     token = ctx.tokens.encode(CHALLENGE_TYP, {"hid": hid, "enc": encrypt_id(ctx, number), "act": action},
                               CHALLENGE_TTL_S)
@@ -188,14 +239,20 @@ def _holder(ref: Reference | None, number: str) -> Holder:
     return Holder(mask_name(name) if name else None, mask_citizen_id(number))
 
 
-def _count_failure(ctx: AppContext, session: Session, hid: str, error: ExchangeError) -> ExchangeError:
-    failures, until = repository.add_failure(session, hid, now=_now(), max_failures=ctx.settings.face_max_failures,
-                                             lockout_s=ctx.settings.face_lockout_s)
+def _count_failure(ctx: AppContext, session: Session, hid: str, client: str, error: ExchangeError
+                   ) -> ExchangeError:
+    """Count a compared-and-failed attempt: in the (ID, address) throttle always; toward the hard lock only
+    from an address the citizen has never logged in from."""
+    limits = rate_limits(ctx)
+    limits.hit("face_fail_throttle", hid, client)
+    until = None
+    if not known_client(ctx, session, hid, client):
+        _, until = repository.add_failure(session, hid, now=_now(), max_failures=ctx.settings.face_max_failures,
+                                          lockout_s=ctx.settings.face_lockout_s)
     if isinstance(error.detail, dict):
-        error.detail["attempts_left"] = max(ctx.settings.face_max_failures - failures, 0)
+        error.detail["attempts_left"] = limits.remaining("face_fail_throttle", hid, client)
         if until is not None:
             error.detail["locked_until"] = until.isoformat()
-            error.detail["attempts_left"] = 0
     return error
 
 
@@ -225,7 +282,7 @@ def _face_refusal(exc: FaceError) -> ExchangeError:
 
 
 def login(ctx: AppContext, session: Session, challenge_id: str, frames: list[bytes],
-          engine: FaceEngine | None = None) -> LoginResult:
+          engine: FaceEngine | None = None, client: str = "unknown") -> LoginResult:
     """Check a challenge's frames. Runs the face engine: call from a worker thread."""
     _check_mode(ctx, "local")
     try:
@@ -244,13 +301,17 @@ def login(ctx: AppContext, session: Session, challenge_id: str, frames: list[byt
             raise InvalidInput(f"each frame must be 1 byte to {MAX_FRAME_BYTES} bytes", code="BAD_IMAGE",
                                field="frames")
 
+    where = _client_subject(ctx, hid, client)
+
     def failed(error: ExchangeError) -> ExchangeError:
         return refuse(session, error, holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
-                      subject={"method": "local"}, outcome="failed")
+                      subject={"method": "local", **where}, outcome="failed")
 
-    until = repository.locked_until(session, hid, _now())
-    if until is not None:
-        raise failed(_locked_error(until))
+    try:
+        rate_limits(ctx).enforce("face_id_client", hid, client, what="face login requests for this ID number")
+        _guard(ctx, session, hid, client)
+    except ExchangeError as exc:
+        raise failed(exc) from exc
     nonce = hashlib.sha256(str(claims["jti"]).encode()).hexdigest()
     if not consume_nonce(session, "face-chal", nonce, datetime.fromtimestamp(int(claims["exp"]) + 60, UTC)):
         raise failed(Unauthenticated("this face challenge was already used; ask for a new one",
@@ -266,7 +327,7 @@ def login(ctx: AppContext, session: Session, challenge_id: str, frames: list[byt
     if not liveness.passed:
         error = Unauthenticated(_message(liveness.reason, liveness.reason_zh, reason=liveness.code.value),
                                 code="LIVENESS_FAILED")
-        raise failed(_count_failure(ctx, session, hid, error))
+        raise failed(_count_failure(ctx, session, hid, client, error))
     ref = reference_of(ctx, session, hid)
     ref_embedding = _reference_embedding(ctx, engine, ref) if ref is not None else None
     probe = analyses[liveness.frontal_index if liveness.frontal_index is not None else 0]
@@ -275,16 +336,18 @@ def login(ctx: AppContext, session: Session, challenge_id: str, frames: list[byt
         result = engine.match(ref_embedding, probe, threshold=ctx.settings.face_threshold)
         matched = result.matched
     if not matched:
-        raise failed(_count_failure(ctx, session, hid, Unauthenticated(_message(*_MISMATCH),
-                                                                         code="FACE_MISMATCH")))
+        raise failed(_count_failure(ctx, session, hid, client,
+                                    Unauthenticated(_message(*_MISMATCH), code="FACE_MISMATCH")))
     repository.clear_failures(session, hid)
+    rate_limits(ctx).clear("face_fail_throttle", hid, client)
     usage.record(session, hid, "face_login", SELF, subject={"method": "local",
-                                                            "liveness": LivenessCode.PASSED.value})
+                                                            "liveness": LivenessCode.PASSED.value, **where})
     issued = issue_session(ctx, holder_hash=hid, enc=encrypt_id(ctx, number), method="local")
     return LoginResult(issued, _holder(ref, number))
 
 
-def login_with_assertion(ctx: AppContext, session: Session, assertion: str) -> LoginResult:
+def login_with_assertion(ctx: AppContext, session: Session, assertion: str, client: str = "unknown"
+                         ) -> LoginResult:
     """Accept a signed face-authentication assertion from the external identity platform."""
     from .assertion import verify_assertion
 
@@ -293,15 +356,16 @@ def login_with_assertion(ctx: AppContext, session: Session, assertion: str) -> L
     number = _parse_id(verified.subject)
     hid = ctx.protector.holder_hash(number)
     until = repository.locked_until(session, hid, _now())
-    if until is not None:
+    if until is not None and not known_client(ctx, session, hid, client):
         raise refuse(session, _locked_error(until), holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
-                     subject={"method": "assertion"}, outcome="failed")
+                     subject={"method": "assertion", **_client_subject(ctx, hid, client)}, outcome="failed")
     nonce = hashlib.sha256(f"{verified.issuer}\x00{verified.jti}".encode()).hexdigest()
     if not consume_nonce(session, "face-assert", nonce, verified.expires_at + timedelta(seconds=120)):
         raise refuse(session, Unauthenticated("assertion already used", code="ASSERTION_REPLAYED"),
                      holder_hash=hid, action="face_login_failed", actor=UNKNOWN,
                      subject={"method": "assertion"}, outcome="failed")
     ref = reference_of(ctx, session, hid)
-    usage.record(session, hid, "face_login", SELF, subject={"method": "assertion", "issuer": verified.issuer})
+    usage.record(session, hid, "face_login", SELF, subject={"method": "assertion", "issuer": verified.issuer,
+                                                            **_client_subject(ctx, hid, client)})
     issued = issue_session(ctx, holder_hash=hid, enc=encrypt_id(ctx, number), method="assertion")
     return LoginResult(issued, _holder(ref, number))

@@ -9,10 +9,12 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from ..auth.citizen import Citizen
-from ..deps import Ctx, DbSession
+from ..deps import ClientIp, Ctx, DbSession
 from ..kit.errors import InvalidInput
+from ..kit.ratelimit import rate_limits
 from ..usage.refusals import keep_refusals
 from . import face, service
+from .responses import MyLicenceOut, UsageEntryOut
 
 router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
 
@@ -67,9 +69,10 @@ def _login_out(result: face.LoginResult) -> LoginOut:
 
 @router.post("/face/challenge", operation_id="face_challenge", response_model=ChallengeOut,
              summary="Start a face login: a random head-turn challenge for this ID number")
-def face_challenge(ctx: Ctx, session: DbSession, body: ChallengeIn) -> ChallengeOut:
-    """423 LOCKED while the ID number is locked out after too many failed attempts."""
-    return ChallengeOut(**face.create_challenge(ctx, session, body.id_number))
+def face_challenge(ctx: Ctx, session: DbSession, body: ChallengeIn, client: ClientIp) -> ChallengeOut:
+    """429 RATE_LIMITED (``Retry-After``) when this address asks too often or has failed too often for this ID
+    number; 423 LOCKED while the ID number is hard-locked and this address was never used by the citizen."""
+    return ChallengeOut(**face.create_challenge(ctx, session, body.id_number, client))
 
 
 @router.post("/face/login", operation_id="face_login", response_model=LoginOut,
@@ -77,12 +80,14 @@ def face_challenge(ctx: Ctx, session: DbSession, body: ChallengeIn) -> Challenge
 async def face_login(
     ctx: Ctx,
     session: DbSession,
+    client: ClientIp,
     challenge_id: Annotated[str, Form(min_length=1, max_length=4096)],
     frames: Annotated[list[UploadFile], File(description="3–12 frames, JPEG/PNG/WebP, un-mirrored")],
 ) -> LoginOut:
     """Errors: NO_FACE / MULTIPLE_FACES / LOW_QUALITY / BAD_IMAGE (422), FACE_MISMATCH / LIVENESS_FAILED
     (401), LOCKED (423), CHALLENGE_INVALID / CHALLENGE_EXPIRED / CHALLENGE_USED (401). ``detail.message`` and
-    ``detail.message_zh`` are meant for the citizen."""
+    ``detail.message_zh`` are meant for the citizen. RATE_LIMITED (429, ``Retry-After``) when throttled."""
+    rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
     if not face.MIN_FRAMES <= len(frames) <= face.MAX_FRAMES:
         raise InvalidInput(f"send {face.MIN_FRAMES}–{face.MAX_FRAMES} frames", code="BAD_FRAME_COUNT",
                            field="frames")
@@ -96,7 +101,7 @@ async def face_login(
 
     def run() -> face.LoginResult:
         with keep_refusals(session):
-            return face.login(ctx, session, challenge_id, data)
+            return face.login(ctx, session, challenge_id, data, client=client)
 
     result = await anyio.to_thread.run_sync(run, limiter=_face_limiter())
     return _login_out(result)
@@ -104,20 +109,23 @@ async def face_login(
 
 @router.post("/face/assertion", operation_id="face_assertion_login", response_model=LoginOut,
              summary="Log in with a signed face-authentication assertion from the identity platform")
-def face_assertion_login(ctx: Ctx, session: DbSession, body: AssertionIn) -> LoginOut:
+def face_assertion_login(ctx: Ctx, session: DbSession, body: AssertionIn, client: ClientIp) -> LoginOut:
+    rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
     with keep_refusals(session):
-        return _login_out(face.login_with_assertion(ctx, session, body.assertion))
+        return _login_out(face.login_with_assertion(ctx, session, body.assertion, client))
 
 
-@router.get("/licences", operation_id="list_my_licences", summary="My licences (sensitive fields masked)")
+@router.get("/licences", operation_id="list_my_licences", response_model=list[MyLicenceOut],
+            summary="My licences (sensitive fields masked)")
 def list_my_licences(ctx: Ctx, session: DbSession, caller: Citizen) -> list[dict[str, Any]]:
     return service.list_my_licences(ctx, session, caller)
 
 
-@router.get("/usage", operation_id="list_usage", summary="My usage log (用证记录), newest first")
+@router.get("/usage", operation_id="list_usage", response_model=list[UsageEntryOut],
+            summary="My usage log (用证记录), newest first")
 def list_usage(
     ctx: Ctx, session: DbSession, caller: Citizen,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=service.MAX_SEQ)] = None,
 ) -> list[dict[str, Any]]:
     return service.list_usage(ctx, session, caller, limit=limit, before_seq=before_seq)

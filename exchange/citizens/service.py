@@ -75,16 +75,21 @@ def list_my_licences(ctx: AppContext, session: Session, caller: CitizenSession) 
     return out
 
 
+#: The largest usage-log sequence number a query may name (a 32-bit signed column on PostgreSQL).
+MAX_SEQ = 2_147_483_647
+
+
 def list_usage(ctx: AppContext, session: Session, caller: CitizenSession, *, limit: int = 100,
                before_seq: int | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be 1–500", field="limit")
-    if before_seq is not None and before_seq < 1:
-        raise InvalidInput("before_seq must be positive", field="before_seq")
+    if before_seq is not None and not 1 <= before_seq <= MAX_SEQ:
+        raise InvalidInput(f"before_seq must be 1–{MAX_SEQ}", field="before_seq")
     out = []
     for entry in usage.list_for_holder(session, caller.holder_hash, limit=limit, before_seq=before_seq):
         view = usage.entry_view(entry)
         matter = ctx.catalogue.matters.get(entry.matter_key) if entry.matter_key else None
         view["matter_name"] = matter.name if matter else None
+        view["matter_name_en"] = (matter.name_en or matter.name) if matter else None
         out.append(view)
     return out

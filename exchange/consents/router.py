@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from ..auth.citizen import Citizen
 from ..deps import Ctx, DbSession
 from . import service as consents
+from .responses import ConsentOut
 
 router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
 
@@ -20,7 +21,8 @@ class DecisionIn(BaseModel):
     decision: Literal["approve", "decline"]
 
 
-@router.get("/consents", operation_id="list_consents", summary="Requests for my licences and their status")
+@router.get("/consents", operation_id="list_consents", response_model=list[ConsentOut],
+            summary="Requests for my licences and their status")
 def list_consents(
     ctx: Ctx, session: DbSession, caller: Citizen,
     status: Annotated[Literal["pending", "approved", "declined", "withdrawn", "expired"] | None, Query()] = None,
@@ -28,12 +30,14 @@ def list_consents(
     return consents.list_for_citizen(ctx, session, caller.holder_hash, status)
 
 
-@router.post("/consents/{consent_id}", operation_id="decide_consent", summary="Approve or decline a request")
+@router.post("/consents/{consent_id}", operation_id="decide_consent", response_model=ConsentOut,
+             summary="Approve or decline a request")
 def decide_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId,
                    body: DecisionIn) -> dict[str, Any]:
     return consents.decide(ctx, session, caller.holder_hash, consent_id, body.decision)
 
 
-@router.post("/consents/{consent_id}/withdraw", operation_id="withdraw_consent", summary="Withdraw a consent")
+@router.post("/consents/{consent_id}/withdraw", operation_id="withdraw_consent", response_model=ConsentOut,
+             summary="Withdraw a consent")
 def withdraw_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId) -> dict[str, Any]:
     return consents.withdraw(ctx, session, caller.holder_hash, consent_id)

@@ -7,9 +7,12 @@ from pydantic import BaseModel, Field
 
 from ..auth import clerk as auth
 from ..auth.clerk import CounterClerk
-from ..deps import Ctx, DbSession
+from ..deps import ClientIp, Ctx, DbSession, Limits
+from ..kit.errors import Unauthenticated
+from ..kit.ratelimit import too_many
 from ..usage.refusals import keep_refusals
 from . import service
+from .responses import CaseOut, ClerkLoginOut, PullOut, ScanOut
 
 router = APIRouter(prefix="/api/v1/counter", tags=["counter"])
 
@@ -26,13 +29,25 @@ class ScanIn(BaseModel):
     qr_text: str = Field(min_length=1, max_length=512)
 
 
-@router.post("/login", operation_id="counter_login", summary="Clerk login → clerk session token")
-def counter_login(ctx: Ctx, session: DbSession, body: LoginIn) -> dict[str, Any]:
-    token, ttl, clerk = auth.login(ctx, session, body.username, body.password)
+@router.post("/login", operation_id="counter_login", response_model=ClerkLoginOut,
+             summary="Clerk login → clerk session token")
+def counter_login(ctx: Ctx, session: DbSession, body: LoginIn, limits: Limits, client: ClientIp) -> dict[str, Any]:
+    """Clerks and reviewers. 429 RATE_LIMITED (``Retry-After``) after too many attempts from one address or too
+    many failed ones for one username."""
+    limits.enforce("login_client", client, what="login attempts from this address")
+    user_key = body.username.strip().lower()
+    verdict = limits.test("login_user", user_key)
+    if not verdict.allowed:
+        raise too_many(verdict.retry_after, "failed logins for this username", field="username")
+    try:
+        token, ttl, clerk = auth.login(ctx, session, body.username, body.password)
+    except Unauthenticated:
+        limits.hit("login_user", user_key)
+        raise
     return {"token": token, "token_type": "Bearer", "expires_in": ttl, "clerk": clerk.view()}
 
 
-@router.post("/scan", operation_id="counter_scan",
+@router.post("/scan", operation_id="counter_scan", response_model=ScanOut,
              summary="Scan a citizen's dynamic QR for a matter → case + pending consent request")
 def counter_scan(ctx: Ctx, session: DbSession, clerk: CounterClerk, body: ScanIn) -> dict[str, Any]:
     """Errors: QR_MALFORMED (422), QR_INVALID (403), QR_EXPIRED (410), QR_USED (409), UNKNOWN_MATTER (422)."""
@@ -40,14 +55,14 @@ def counter_scan(ctx: Ctx, session: DbSession, clerk: CounterClerk, body: ScanIn
         return service.scan(ctx, session, clerk, body.matter, body.qr_text)
 
 
-@router.get("/cases/{case_id}", operation_id="get_case",
+@router.get("/cases/{case_id}", operation_id="get_case", response_model=CaseOut,
             summary="A case: consent status and the matter's checklist")
 def get_case(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId) -> dict[str, Any]:
     with keep_refusals(session):
         return service.get_case(ctx, session, clerk, case_id)
 
 
-@router.post("/cases/{case_id}/pull", operation_id="pull_licences",
+@router.post("/cases/{case_id}/pull", operation_id="pull_licences", response_model=PullOut,
              summary="Pull the consented licences: SD-JWT presentations of the matter's fields, verified")
 def pull_licences(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId) -> dict[str, Any]:
     """403 with CONSENT_PENDING / CONSENT_DECLINED / CONSENT_WITHDRAWN / CONSENT_EXPIRED or NOT_CASE_OWNER."""

@@ -12,6 +12,7 @@ rollback, see :mod:`exchange.usage.refusals`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from ..models import CounterCase, Licence
 from ..qr import service as qr
 from ..trust.service import current_trust_list
 from ..usage import service as usage
-from ..usage.refusals import refuse
+from ..usage.refusals import UNATTRIBUTED, refuse
 from ..usage.service import Actor
 from . import repository
 
@@ -45,7 +46,8 @@ _REGISTRY_STATUS: Final = {"valid": "valid", "revoked": "revoked", "suspended": 
 
 
 def actor(clerk: ClerkCaller) -> Actor:
-    return Actor("clerk", f"{clerk.name}（{clerk.username}）", clerk.place)
+    # the citizen reads this in their log: the clerk's name and window, never the internal username
+    return Actor("clerk", clerk.name, clerk.place)
 
 
 def _matter(ctx: AppContext, matter_key: str) -> Matter:
@@ -55,13 +57,25 @@ def _matter(ctx: AppContext, matter_key: str) -> Matter:
     return matter
 
 
+def _code_fingerprint(qr_text: str) -> str:
+    """A short digest naming a scanned code in the log (the code itself is never stored)."""
+    return hashlib.sha256(qr_text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str, qr_text: str) -> dict[str, Any]:
     matter = _matter(ctx, matter_key)
     try:
         redeemed = qr.redeem(ctx, session, qr_text)
     except qr.QrRefused as refused:
+        # A refused code left in front of a camera is scanned again and again: the log keeps its first refusal
+        # (per holder, counter and code), not one entry per frame.
+        code = _code_fingerprint(qr_text)
+        last = usage.last_entry(session, refused.holder_hash or UNATTRIBUTED, action="scan_refused")
+        if (last is not None and last.actor == actor(clerk).name
+                and last.subject.get("code") == code and last.subject.get("reason") == refused.error.code):
+            raise refused.error from None
         raise refuse(session, refused.error, holder_hash=refused.holder_hash, action="scan_refused",
-                     actor=actor(clerk), matter_key=matter.key) from None
+                     actor=actor(clerk), matter_key=matter.key, subject={"code": code}) from None
     now = datetime.now(UTC)
     case = CounterCase(id=secrets.token_hex(16), clerk_id=clerk.id, matter_key=matter.key,
                        holder_hash=redeemed.holder_hash, status="open", created_at=now)

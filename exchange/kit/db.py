@@ -63,7 +63,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     if "poolclass" not in kwargs:
-        kwargs.update(pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=10, max_overflow=20, pool_timeout=10)
+    # a database that is down or restarting fails a connection at once or within 5 s, never hangs a worker
+    kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -66,6 +66,25 @@ class UnsupportedMediaType(ExchangeError):
     kind = "media_type"
 
 
+class TooManyRequests(ExchangeError):
+    """Over a rate limit; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    code = "RATE_LIMITED"
+    kind = "rate_limited"
+
+    def __init__(self, detail: Any = None, *, code: str | None = None, field: str | None = None,
+                 retry_after: int = 1) -> None:
+        super().__init__(detail, code=code, field=field)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Unavailable(ExchangeError):
+    """A dependency (database, disk) cannot serve the request now; the client may retry."""
+
+    code = "UNAVAILABLE"
+    kind = "unavailable"
+
+
 HTTP_STATUS: dict[str, int] = {
     "internal": 500,
     "invalid": 422,
@@ -77,4 +96,6 @@ HTTP_STATUS: dict[str, int] = {
     "locked": 423,
     "too_large": 413,
     "media_type": 415,
+    "rate_limited": 429,
+    "unavailable": 503,
 }

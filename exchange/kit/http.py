@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import HTTP_STATUS, ExchangeError
+from .errors import HTTP_STATUS, ExchangeError, TooManyRequests
 
 log = logging.getLogger("licex.http")
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 
 def error_body(code: str, detail: Any = None, field: str | None = None) -> dict[str, Any]:
@@ -90,7 +93,30 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.exception("internal error %s", exc.code)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif status == 503:
+            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(exc.code, exc.detail, exc.field), status_code=status, headers=headers)
+
+    @app.exception_handler(sqlalchemy_exc.OperationalError)
+    @app.exception_handler(sqlalchemy_exc.InterfaceError)
+    @app.exception_handler(sqlalchemy_exc.TimeoutError)
+    async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # the database is down, restarting, unreachable, read-only or full: nothing was committed (the unit of
+        # work rolled back), the client may retry — 503, never a 500 or a hung worker
+        log.error("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(error_body("UNAVAILABLE", "the database is unavailable; try again shortly"),
+                            status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(OSError)
+    async def _os_error(_request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in _STORAGE_ERRNOS:
+            log.error("storage unavailable: %s", errno.errorcode.get(exc.errno or 0, "?"))
+            return JSONResponse(error_body("STORAGE_UNAVAILABLE", "storage is full or read-only; try again later"),
+                                status_code=503, headers={"Retry-After": "30"})
+        log.exception("internal error (%s)", type(exc).__name__)
+        return JSONResponse(error_body("INTERNAL_ERROR", "internal error"), status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

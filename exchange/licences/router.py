@@ -11,6 +11,7 @@ from ..deps import Ctx, DbSession
 from ..kit.errors import InvalidInput, UnsupportedMediaType
 from ..trust.service import current_trust_list
 from . import service
+from .responses import StatusOut
 
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
@@ -72,12 +73,13 @@ async def push_licence(
                      status=result.status)
 
 
-@router.get("/status/{licence_id}", operation_id="get_licence_status", summary="Current status of a licence")
+@router.get("/status/{licence_id}", operation_id="get_licence_status", response_model=StatusOut,
+            summary="Current status of a licence")
 def get_licence_status(session: DbSession, licence_id: Annotated[str, LICENCE_ID]) -> dict[str, Any]:
     return service.status_view(service.get(session, licence_id))
 
 
-@router.post("/licences/{licence_id}/status", operation_id="change_licence_status",
+@router.post("/licences/{licence_id}/status", operation_id="change_licence_status", response_model=StatusOut,
              summary="Revoke, suspend or reinstate a licence (issuing department only)")
 def change_licence_status(
     session: DbSession, body: StatusChange, licence_id: Annotated[str, LICENCE_ID],

@@ -14,26 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from exchange.kit.cntime import china_time, cn_datetime
 from schemas.catalogue import Catalogue, ProofField, ProofType
 from schemas.identifiers import mask_citizen_id, mask_name
 
 from .datasource import HolderData
 from .document import ProofDocument, ProofTable
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 _ID_RE = re.compile(r"\d{17}[\dXx]")
-
-
-def local_time(moment: datetime) -> datetime:
-    return moment.astimezone(CHINA_TZ)
-
-
-def _cn_datetime(moment: datetime) -> str:
-    t = local_time(moment)
-    return f"{t.year}年{t.month:02d}月{t.day:02d}日{t.hour:02d}时{t.minute:02d}分"
+local_time = china_time
 
 
 @dataclass(frozen=True)
@@ -75,6 +67,13 @@ WORDING: Mapping[str, Wording] = {
 }
 
 
+#: The footer says how the proof came about: generated at once from department data, or issued after review.
+FOOTERS: Mapping[str, str] = {
+    "instant": "本证明由电子证照共享平台根据部门数据即时生成，加盖电子印章，与纸质证明具有同等效力。",
+    "reviewed": "本证明经出具单位审核后出具，加盖电子印章，与纸质证明具有同等效力。",
+}
+
+
 @dataclass(frozen=True)
 class BuiltProof:
     doc: ProofDocument  # without the QR (added when sealing)
@@ -110,7 +109,7 @@ def _extra_scalars(pt: ProofType, data: HolderData, at: datetime) -> dict[str, s
     names = {f.name for f in pt.fields}
     extra: dict[str, str] = {}
     if "queried_at" in names:
-        extra["queried_at"] = _cn_datetime(at)
+        extra["queried_at"] = cn_datetime(at)
     if "query_scope" in names:
         extra["query_scope"] = "长沙市内六区、望城区及长沙县不动产登记簿"
     if "no_record_statement" in names and not any(data.tables.values()):
@@ -182,6 +181,7 @@ def build(
         issuer_name=issuer,
         issued_on=local.date(),
         seal_purpose=pt.seal_purpose,
+        footer=FOOTERS[pt.mode],
     )
     record = {
         "type": pt.key,
@@ -197,22 +197,47 @@ def build(
     return BuiltProof(doc=doc, record=record)
 
 
+_PERSON_FIELD_RE = re.compile(r"(?:^|_)(?:name|holder|holders|owner|owners|co_owners?|spouse|applicant|guardian"
+                              r"|parent|father|mother|child|children|member|members|relative|householder)(?:_|$)")
+_NOT_A_PERSON = ("employer", "firm", "company", "school", "unit", "department", "dept", "org", "issuer", "bank",
+                 "hospital", "institution", "agency", "station", "type", "project", "matter", "hall")
+_NAME_SEPARATORS_RE = re.compile(r"([、，,；;／/\s]+)")
+
+
+def is_person_field(name: str) -> bool:
+    """Whether a catalogue field or column holds people's names (the holder, a co-owner, a spouse, …)."""
+    key = name.lower()
+    if "id_number" in key or key.rsplit("_", 1)[-1] == "no":
+        return False
+    return bool(_PERSON_FIELD_RE.search(key)) and not any(word in key for word in _NOT_A_PERSON)
+
+
+def mask_names(value: str) -> str:
+    """Every name in a list of names masked the same way (``李建华、孙涛`` → ``李**、孙*``)."""
+    parts = _NAME_SEPARATORS_RE.split(value)
+    return "".join(p if _NAME_SEPARATORS_RE.fullmatch(p) or not p else mask_name(p) for p in parts)
+
+
 def masked_record(record: Mapping[str, Any], *, mask_all: bool) -> dict[str, Any]:
-    """The stored record with sensitive values masked (``mask_all``: the holder's name and IDs everywhere too,
-    for the public page)."""
+    """The stored record with sensitive values masked (``mask_all``, for public pages: every person's name —
+    the holder's, a co-owner's, a spouse's — and every ID number masked the same way too)."""
     name = str(record.get("holder", {}).get("name", ""))
 
-    def m(value: str, sensitive: bool) -> str:
+    def m(value: str, sensitive: bool, field_name: str = "") -> str:
+        if mask_all and field_name and is_person_field(field_name) and not _ID_RE.fullmatch(value):
+            value = mask_names(value)
+            return value
         if sensitive or (mask_all and (_ID_RE.fullmatch(value) or (name and name in value))):
             return mask_value(value, holder_name=name)
         return value
 
-    fields = [{**f, "value": m(str(f["value"]), bool(f["sensitive"]))} for f in record.get("fields", [])]
+    fields = [{**f, "value": m(str(f["value"]), bool(f["sensitive"]), str(f.get("name", "")))}
+              for f in record.get("fields", [])]
     tables = {}
     for key, t in record.get("tables", {}).items():
         cols = t["columns"]
-        rows = [[m(str(cell), bool(col["sensitive"])) for cell, col in zip(row, cols, strict=True)]
-                for row in t["rows"]]
+        rows = [[m(str(cell), bool(col["sensitive"]), str(col.get("name", ""))) for cell, col in
+                 zip(row, cols, strict=True)] for row in t["rows"]]
         tables[key] = {**t, "rows": rows}
     holder_id = str(record.get("holder", {}).get("id_number", ""))
     return {
@@ -222,3 +247,18 @@ def masked_record(record: Mapping[str, Any], *, mask_all: bool) -> dict[str, Any
         "fields": fields,
         "tables": tables,
     }
+
+
+def with_english_titles(record: dict[str, Any], pt: ProofType | None) -> dict[str, Any]:
+    """``record`` with ``title_en`` beside each field's and column's title (from the catalogue), so an English
+    page shows English labels; the values stay as the department recorded them."""
+    if pt is None:
+        return record
+    titles = {f.name: f.title_en for f in pt.fields}
+    columns = {(f.name, c.name): c.title_en for f in pt.fields for c in f.columns}
+    fields = [{**f, "title_en": titles.get(str(f.get("name")), f.get("title"))} for f in record.get("fields", [])]
+    tables = {key: {**t, "title_en": titles.get(key, t.get("title")),
+                    "columns": [{**c, "title_en": columns.get((key, c.get("name")), c.get("title"))}
+                                for c in t.get("columns", [])]}
+              for key, t in record.get("tables", {}).items()}
+    return {**record, "fields": fields, "tables": tables}

@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ..kit.cntime import cn_date
 from ..kit.errors import ExchangeError
 
 if TYPE_CHECKING:
@@ -113,11 +114,11 @@ def install_default(ctx: AppContext) -> None:
 
 
 def _d(value: date) -> str:
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+    return cn_date(value)  # one date format on every proof (exchange.kit.cntime)
 
 
 def _ym(value: date) -> str:
-    return f"{value.year}年{value.month:02d}月"
+    return f"{value.year}年{value.month}月"
 
 
 def _yuan(value: Decimal) -> str:

@@ -216,11 +216,23 @@ def draw_string(canvas: Canvas, x: float, y: float, text: str, size: float, *, a
     return total
 
 
+#: Chinese line-breaking rules (GB/T 15834 punctuation, W3C clreq "kinsoku"): never at the start of a line…
+NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉〗”’…‥·%％‰℃,.;:?!)]}")
+#: …and never at the end of one.
+NO_LINE_END = frozenset("（《「『【〔〈〖“‘([{")
+
+
 def wrap_text(text: str, width: float, size: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``width`` (CJK: any character boundary; Latin words kept)."""
+    """Break ``text`` into lines no wider than ``width``.
+
+    CJK text breaks between any two characters, Latin words and digit runs (ID numbers, certificate numbers)
+    stay whole unless wider than the line, and Chinese line-breaking rules hold: a line never starts with a
+    closing mark (，。、）》…) nor ends with an opening one (（《“…) — the character before such a mark moves down
+    with it (the line ends a little short rather than break the rule).
+    """
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
+        out: list[list[str]] = [[]]
         line_width = 0.0
         tokens = _tokens(paragraph)
         tokens.reverse()
@@ -230,14 +242,43 @@ def wrap_text(text: str, width: float, size: float) -> list[str]:
             if w > width and len(token) > 1:  # a word wider than the column: break it per character
                 tokens.extend(reversed(token))
                 continue
-            if line and line_width + w > width:
-                lines.append(line.rstrip())
-                line, line_width = token.lstrip(), string_width(token.lstrip(), size)
+            current = out[-1]
+            if current and line_width + w > width:
+                carried: list[str] = []
+                # keep closing marks off the next line's start and opening marks off this line's end
+                if token[0] in NO_LINE_START:
+                    while len(current) > 1 and (not carried or carried[0][0] in NO_LINE_START
+                                                or current[-1][-1] in NO_LINE_END):
+                        carried.insert(0, current.pop())
+                        if carried[0][0] not in NO_LINE_START and current[-1][-1] not in NO_LINE_END:
+                            break
+                while len(current) > 1 and current[-1][-1] in NO_LINE_END:
+                    carried.insert(0, current.pop())
+                if token.strip() == "" and not carried:
+                    out.append([])  # a space at the break is dropped
+                    line_width = 0.0
+                    continue
+                new = [t for t in carried] + [token]
+                if new and new[0].strip() == "":
+                    new = new[1:]
+                out.append(new)
+                line_width = string_width("".join(new), size)
             else:
-                line += token
+                current.append(token)
                 line_width += w
-        lines.append(line)
+        lines.extend("".join(ln).rstrip() for ln in out)
     return lines
+
+
+def longest_token_width(text: str, size: float) -> float:
+    """Width of the widest piece of ``text`` that :func:`wrap_text` keeps whole (a word, a number, a CJK
+    character together with a following closing mark)."""
+    widest = 0.0
+    tokens = _tokens(text)
+    for i, token in enumerate(tokens):
+        piece = token + (tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1][0] in NO_LINE_START else "")
+        widest = max(widest, string_width(piece, size))
+    return widest
 
 
 def _tokens(text: str) -> list[str]:

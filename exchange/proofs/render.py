@@ -6,18 +6,25 @@ note, 信息提取单位 / 制作单位 / 提取时间; at the bottom of the las
 with its caption and the issuer's name and date on the right with the round seal over them; a footer on
 every page.
 
-Output is deterministic for the same input (``invariant=1``: no timestamps or random IDs in the file).
+Output is deterministic for the same input (``invariant=1``: no random IDs in the file; the creation date is the
+proof's own extraction time).
+
+Typesetting (for every proof type, present and future — the rules live here and in :func:`fonts.wrap_text`):
+Chinese line-breaking (no line starts with closing punctuation such as ，。、）》, none ends with an opening one),
+identifiers (ID numbers, certificate numbers) never split inside a table cell (columns are sized to their longest
+unbreakable token first), one date/time format (:mod:`exchange.kit.cntime`), and the check address printed under
+the QR for people who cannot scan it.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from exchange.kit.cntime import china_time, cn_date, cn_datetime
 from exchange.proofs import fonts
 from exchange.proofs.document import ProofDocument, ProofTable
 from exchange.proofs.qr_art import draw_qr
@@ -39,12 +46,15 @@ SMALL_SIZE = 9.5
 TABLE_SIZE = 9.0
 
 
-def format_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
+# one date and one time format on the page (and on the web pages): exchange.kit.cntime
+format_date = cn_date
+format_datetime = cn_datetime
 
 
-def format_datetime(t: datetime) -> str:
-    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+def check_url(qr_text: str) -> str:
+    """The check page's address carried in the QR (``<base>/v/<number>`` before the ``#token``), if any."""
+    head = qr_text.split("#", 1)[0] if "#" in qr_text else ""
+    return head if head.startswith(("https://", "http://")) else ""
 
 
 class _Layout:
@@ -120,11 +130,37 @@ def _holder_block(lay: _Layout, rows: tuple[tuple[str, str], ...]) -> None:
                 fonts.draw_string(lay.c, x + label_w, lay.y, ln, TEXT_SIZE)
 
 
+def column_widths(table: ProofTable, total: float, size: float, pad: float) -> list[float]:
+    """Column widths: every column first gets room for its longest unbreakable token (an ID number, a
+    certificate number, a CJK character) so identifiers never split; the rest of the width goes to the columns
+    whose text would otherwise wrap most (or by ``col_widths`` when the table gives them)."""
+    n = len(table.headers)
+    cells = [[table.headers[i], *(row[i] for row in table.rows)] for i in range(n)]
+    need = [max(fonts.longest_token_width(c, size) for c in col) + 2 * pad + 0.5 for col in cells]
+    want = [max(fonts.string_width(c, size) for c in col) + 2 * pad + 0.5 for col in cells]
+    if sum(need) > total:  # cannot keep every token whole: fall back to proportional widths
+        rel = table.col_widths or tuple(1.0 for _ in table.headers)
+        return [total * w / sum(rel) for w in rel]
+    if table.col_widths is not None:
+        rel = table.col_widths
+        base = [max(need[i], total * rel[i] / sum(rel)) for i in range(n)]
+        over = sum(base) - total
+        if over > 0:  # take the excess back from columns wider than they need
+            slack = [base[i] - need[i] for i in range(n)]
+            base = [base[i] - over * slack[i] / sum(slack) for i in range(n)]
+        return base
+    if sum(want) <= total:  # everything fits on one line: share the spare width evenly
+        spare = (total - sum(want)) / n
+        return [w + spare for w in want]
+    spare = total - sum(need)
+    extra = [want[i] - need[i] for i in range(n)]
+    return [need[i] + spare * extra[i] / sum(extra) for i in range(n)]
+
+
 def _table(lay: _Layout, table: ProofTable) -> None:
     c = lay.c
-    rel = table.col_widths or tuple(1.0 for _ in table.headers)
-    widths = [CONTENT_W * w / sum(rel) for w in rel]
     pad = 1.6 * mm
+    widths = column_widths(table, CONTENT_W, TABLE_SIZE, pad)
     leading = TABLE_SIZE * 1.35
 
     def cell_lines(row: tuple[str, ...]) -> list[list[str]]:
@@ -185,6 +221,9 @@ def _bottom_block(lay: _Layout, doc: ProofDocument) -> None:
             7.5,
             align="center",
         )
+        url = check_url(doc.qr_text)
+        if url:  # for people who cannot scan: the address to type in
+            fonts.draw_string(c, MARGIN_X, qr_y - 5 * mm, f"核验网址：{url}", 7.5)
     # Issuer and date bottom-right; the seal over them like a real stamp.
     right = PAGE_W - MARGIN_X
     issuer_y = base + 28 * mm
@@ -265,6 +304,11 @@ def render_proof_pdf(doc: ProofDocument) -> bytes:
     c.setSubject(f"{doc.title} {doc.number}")
     c.setCreator("licex")
     c.setProducer("licex (reportlab)")
+    # the real creation date (the proof's extraction time, China time) instead of invariant mode's 2000-01-01;
+    # still deterministic: it comes from the document, not the clock
+    made = china_time(doc.extracted_at)
+    stamp = f"D:{made:%Y%m%d%H%M%S}+08'00'"
+    c._doc.info._dateFormatter = lambda *_parts: stamp
     if doc.qr_text:
         c.setKeywords(
             doc.qr_text

@@ -19,6 +19,7 @@ from ..deps import Ctx, DbSession
 from ..usage.service import Actor
 from . import service
 from .intake import MAX_QR_TEXT, read_proof_input
+from .responses import PrintRecordedOut, ProofSummaryOut, PublicProofOut
 
 router = APIRouter(prefix="/api/v1", tags=["proofs"])
 
@@ -59,7 +60,8 @@ def create_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, body: Cre
                           verify_url=service.verify_url(ctx, row.id), expires_at=row.expires_at.isoformat())
 
 
-@router.get("/proofs", operation_id="list_my_proofs", summary="The logged-in citizen's proofs")
+@router.get("/proofs", operation_id="list_my_proofs", response_model=list[ProofSummaryOut],
+            summary="The logged-in citizen's proofs")
 def list_my_proofs(ctx: Ctx, session: DbSession, citizen: CitizenWithId) -> list[dict[str, Any]]:
     return service.list_for_holder(ctx, session, citizen.holder_hash)
 
@@ -76,7 +78,7 @@ def get_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, proof_id: An
         "Content-Disposition": f'{kind}; filename="{row.id}.pdf"', "Cache-Control": "no-store"})
 
 
-@router.post("/proofs/{proof_id}/print", operation_id="record_proof_print",
+@router.post("/proofs/{proof_id}/print", operation_id="record_proof_print", response_model=PrintRecordedOut,
              summary="Record that a terminal printed one of the citizen's proofs (usage log)")
 def record_proof_print(session: DbSession, citizen: CitizenWithId,
                        proof_id: Annotated[str, PROOF_ID]) -> dict[str, str]:
@@ -112,7 +114,7 @@ async def verify_proof(
                      proof=verdict.proof, details=_jsonable(verdict.details))
 
 
-@router.get("/public/proofs/{proof_id}", operation_id="get_public_proof",
+@router.get("/public/proofs/{proof_id}", operation_id="get_public_proof", response_model=PublicProofOut,
             summary="What anyone scanning a proof's QR may see (masked data, status)")
 def get_public_proof(ctx: Ctx, session: DbSession, proof_id: Annotated[str, PROOF_ID]) -> dict[str, Any]:
     return service.public_record(ctx, session, proof_id)

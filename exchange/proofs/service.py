@@ -235,7 +235,9 @@ def summary(ctx: AppContext, row: Proof) -> dict[str, Any]:
     dept = ctx.catalogue.departments.get(row.department_id)
     return {
         "proof_id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
-        "issuer": {"id": row.department_id, "name": dept.name if dept else row.department_id},
+        "type_name_en": pt.name_en if pt else row.type_key,
+        "issuer": {"id": row.department_id, "name": dept.name if dept else row.department_id,
+                   "name_en": dept.name_en if dept else row.department_id},
         "status": status_of(row), "issued_at": row.issued_at.isoformat(), "expires_at": row.expires_at.isoformat(),
         "download_url": f"/api/v1/proofs/{row.id}", "verify_url": verify_url(ctx, row.id),
     }
@@ -342,7 +344,8 @@ def public_record(ctx: AppContext, session: Session, proof_id: str, *, log: bool
     if not check_proof_number(proof_id):
         raise NotFound("no such proof", code="PROOF_NOT_FOUND")
     row = _load(session, proof_id)
-    record = builders.masked_record(stored_data(ctx, row)["record"], mask_all=True)
+    record = builders.with_english_titles(builders.masked_record(stored_data(ctx, row)["record"], mask_all=True),
+                                          ctx.catalogue.proof_types.get(row.type_key))
     out = {**summary(ctx, row), "data": record, "data_digest": row.data_digest,
            "seal_fingerprint": row.seal_fingerprint}
     out.pop("download_url")

@@ -72,6 +72,14 @@ def record(session: Session, holder_hash: str, action: str, actor: Actor, *, out
     raise RuntimeError("could not append to the usage log after 5 attempts")
 
 
+def last_entry(session: Session, holder_hash: str, *, action: str | None = None) -> UsageEntry | None:
+    """The holder's newest entry (of ``action``, when given), if any."""
+    stmt = select(UsageEntry).where(UsageEntry.holder_hash == holder_hash)
+    if action is not None:
+        stmt = stmt.where(UsageEntry.action == action)
+    return session.scalars(stmt.order_by(UsageEntry.seq.desc()).limit(1)).first()
+
+
 def list_for_holder(session: Session, holder_hash: str, *, limit: int = 100, before_seq: int | None = None
                     ) -> list[UsageEntry]:
     stmt = select(UsageEntry).where(UsageEntry.holder_hash == holder_hash)

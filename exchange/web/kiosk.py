@@ -41,5 +41,6 @@ def kiosk_page(request: Request) -> HTMLResponse:
         "kiosk.html",
         body_class="layout-page kiosk",
         idle_s=idle_seconds(request.query_params.get("idle")),
+        brand_link=False,  # a public terminal: the logo leads nowhere (the landing page links to staff pages)
         headers={"Content-Security-Policy": PDF_FRAME_CSP},
     )

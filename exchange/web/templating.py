@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from exchange.kit import cntime
 from exchange.web import i18n
 
 WEB_DIR: Final = Path(__file__).parent
@@ -60,6 +61,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    env.filters["for_people"] = cntime.for_people  # {{ iso|for_people(lang) }}: China time, as people read it
     return env
 
 

@@ -20,7 +20,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from exchange.deps import Ctx, DbSession
+from exchange.deps import ClientIp, Ctx, DbSession, Limits
 from exchange.kit.errors import InvalidInput
 from exchange.proofs import service
 from exchange.proofs.intake import read_proof_input
@@ -39,8 +39,11 @@ def verify_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/verify/check", name="verify_check", response_class=JSONResponse)
-async def verify_check(request: Request, ctx: Ctx, session: DbSession) -> JSONResponse:
-    """The public check behind ``/verify``: ``{valid, codes, verdict, kind, proof}`` with masked data only."""
+async def verify_check(request: Request, ctx: Ctx, session: DbSession, limits: Limits, client: ClientIp
+                       ) -> JSONResponse:
+    """The public check behind ``/verify``: ``{valid, codes, verdict, kind, proof}`` with masked data only.
+    429 RATE_LIMITED (``Retry-After``) when one address checks too often."""
+    limits.enforce("public_client", client, what="verification requests from this address")
     payload = await read_proof_input(request, ctx.settings.max_upload_bytes)
 
     def work() -> dict[str, Any]:

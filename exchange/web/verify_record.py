@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..deps import Ctx, DbSession
+from ..deps import ClientIp, Ctx, DbSession, Limits
 from ..kit.errors import NotFound
 from ..proofs import service
 from .templating import render
@@ -30,10 +30,11 @@ def _wants_json(request: Request, fmt: str | None) -> bool:
 
 @router.get("/v/{proof_id}", name="verify_record")
 def verify_record_page(
-    request: Request, ctx: Ctx, session: DbSession,
+    request: Request, ctx: Ctx, session: DbSession, limits: Limits, client: ClientIp,
     proof_id: Annotated[str, Path(min_length=1, max_length=64)],
     fmt: Annotated[str | None, Query(alias="format", pattern="^(json|html)$")] = None,
 ) -> Response:
+    limits.enforce("public_client", client, what="verification requests from this address")
     record: dict[str, Any] | None
     try:
         record = service.public_record(ctx, session, proof_id.upper())

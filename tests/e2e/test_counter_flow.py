@@ -274,7 +274,7 @@ def test_counter_flow_face_login_qr_scan_consent_pull(
     expect(counter.get_by_test_id("case-status")).to_contain_text("全部核验通过")
     received = counter.get_by_test_id("received-licence")
     expect(received).to_have_count(3)
-    expect(counter.get_by_test_id("verdict")).to_have_text(["VALID", "VALID", "VALID"])
+    expect(counter.get_by_test_id("verdict")).to_have_text(["核验通过", "核验通过", "核验通过"])
     licences_box = counter.get_by_test_id("case-licences")
     for text in ("居民身份证", "居民户口簿", "学历证书", "李建华", "长沙民政职业技术学院", "学校名称"):
         expect(licences_box).to_contain_text(text)

@@ -114,6 +114,11 @@ def test_apply_approve_download_sealed_pdf(
     assert "4301**********0625" in text
     screenshot(reviewer, "review-03-reviewer-queue")
     item.get_by_test_id("review-approve").click()
+    confirm = item.get_by_test_id("review-confirm-box")
+    confirm.wait_for()  # 批准并出具 asks before a sealed document is issued
+    assert "确认" in confirm.inner_text() or "出具" in confirm.inner_text()
+    screenshot(reviewer, "review-03b-reviewer-confirm")
+    item.get_by_test_id("review-confirm").click()
     reviewer.locator(".notice-ok", has_text="已批准").wait_for()
     assert reviewer.locator(f'[data-testid="review-item"][data-id="{app_id}"]').count() == 0
     approved = reviewer.locator(f'[data-testid="review-item"][data-id="{app_id}"]')

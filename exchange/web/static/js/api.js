@@ -61,7 +61,11 @@ function detailText(detail) {
 export function errorText(err) {
   const code = err && err.error;
   if (code && hasMsg(`js.error.${code}`)) return msg(`js.error.${code}`);
-  return detailText(err && err.detail) || (err instanceof Error && !(err instanceof ApiError) && err.message)
+  // the server's detail is English: shown on English pages only, never as a sentence on a Chinese page
+  const d = err && err.detail;
+  const zh = d && typeof d === "object" && typeof d.message_zh === "string" ? d.message_zh : "";
+  const detail = pageLang() === "en" ? detailText(d) : zh;
+  return detail || (err instanceof Error && !(err instanceof ApiError) && err.message)
     || msg("js.error.generic", {}, "Error");
 }
 

@@ -9,6 +9,7 @@
 import { api as apiCall, ApiError, fetchPdf, problem, showMessage, storedToken } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const en = pageLang() === "en";
@@ -73,10 +74,10 @@ function renderList(list) {
   if (!list.length) ul.append(el("li", { class: "card-desc", text: msg("js.apply.none") }));
   for (const a of list) {
     const item = el("li", { class: "app-item", "data-testid": "application", "data-id": a.id, "data-status": a.status },
-      el("div", { class: "app-head" }, el("strong", { text: a.type_name }),
+      el("div", { class: "app-head" }, el("strong", { text: (en && a.type_name_en) || a.type_name }),
         el("span", { class: `badge ${STATUS_CLASS[a.status] ?? ""}`, "data-testid": "application-status",
           text: msg(`js.status.${a.status}`, {}, a.status) })),
-      el("div", { class: "card-desc", text: `${msg("js.apply.purpose_label")}${a.purpose || ""} · ${String(a.created_at).slice(0, 16).replace("T", " ")}` }));
+      el("div", { class: "card-desc", text: `${msg("js.apply.purpose_label")}${a.purpose || ""} · ${when(a.created_at)}` }));
     if (a.status === "pending") item.append(el("p", { class: "card-desc", text: msg("js.apply.pending_note") }));
     if (a.reason) {
       item.append(el("p", { class: "reason", "data-testid": "application-reason",
@@ -108,6 +109,11 @@ async function submit(ev) {
   ev.preventDefault();
   const type = $("apply-type").value;
   const purpose = $("apply-purpose").value.trim();
+  if (!type) {
+    showMessage(msgEl, msg("js.apply.type_missing"), "error");
+    $("apply-type").focus();
+    return;
+  }
   if (!purpose) {
     showMessage(msgEl, msg("js.apply.purpose_missing"), "error");
     $("apply-purpose").focus();
@@ -149,7 +155,10 @@ async function start() {
     showMessage(msgEl, problem(e), "error");
   }
   const select = $("apply-type");
-  select.replaceChildren(...types.map((p) => el("option", { value: p.key, text: en && p.name_en ? p.name_en : p.name })));
+  // nothing preselected: the citizen picks the proof (lawyer-only fields appear only for the lawyer's proof)
+  select.replaceChildren(el("option", { value: "", text: msg("js.apply.choose_type") }),
+    ...types.map((p) => el("option", { value: p.key, text: en && p.name_en ? p.name_en : p.name })));
+  select.value = "";
   renderDetails();
   await refresh();
   // a reviewer decides elsewhere: follow the pending ones while the page is open

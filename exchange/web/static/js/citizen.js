@@ -8,6 +8,7 @@ import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const TOKEN_KEY = "licex.citizen.token";
 const HOLDER_KEY = "licex.citizen.holder";
@@ -35,22 +36,28 @@ const state = {
 
 const token = () => storedToken(TOKEN_KEY);
 
-function formatTime(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso || "";
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
+const formatTime = (iso) => when(iso); // China time, one format (time.js)
 
 function pick(obj, key) {
   // the API gives Chinese names and, beside them, *_en ones
   return (en && obj[`${key}_en`]) || obj[key] || "";
 }
 
+function focusHeading(node) {
+  if (!node) return;
+  if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
+  node.focus({ preventScroll: true });
+}
+
 function show(section) {
+  const changed = $(section).hidden;
   for (const id of ["login-section", "face-section", "home-section"]) $(id).hidden = id !== section;
   $("citizen-app").dataset.state = section.replace("-section", "");
   window.scrollTo(0, 0);
+  if (changed) {
+    // move focus to the new step's heading so a screen reader reads it (it would otherwise fall to <body>)
+    focusHeading($(section).querySelector("[data-step-focus]") || $(section).querySelector("h1, h2"));
+  }
 }
 
 /** Call the API as the citizen; a dead session logs out with a message. */
@@ -390,9 +397,10 @@ async function checkConsents() {
   }
   $("requests").hidden = !$("request-list").children.length;
   if (fresh) {
-    hideQr(); // the code was just used; the request is what matters now
+    hideQr({ keepFocus: true }); // the code was just used; the request is what matters now
     showMessage($("home-msg"), msg("js.citizen.request_arrived"), "warn");
     $("requests").scrollIntoView({ block: "start" });
+    focusHeading($("requests-title")); // a screen reader hears who asks for what
     loadUsage();
   }
 }
@@ -459,27 +467,51 @@ function usageWhat(entry, names) {
   }).join(en ? ", " : "、");
 }
 
-async function loadUsage() {
+const USAGE_PAGE = 50;
+
+function usageActor(u) {
+  // who acted, as the citizen reads it: failed face logins are attempts with their ID number, not "requests"
+  if (u.action === "face_login_failed") return msg("js.citizen.actor.face_attempt");
+  if (en && u.actor_kind === "citizen") return msg("js.citizen.actor.self");
+  if (en && u.actor_kind === "public") return msg("js.citizen.actor.public");
+  return u.actor;
+}
+
+function usageItem(u, names) {
+  const what = usageWhat(u, names);
+  const matter = en ? u.matter_name_en || u.matter_name || "" : u.matter_name || "";
+  const failed = u.outcome && u.outcome !== "ok";
+  return el("li", { class: `usage-entry${failed ? " usage-failed" : ""}`, "data-action": u.action,
+    "data-seq": u.seq },
+  el("div", { class: "usage-head" },
+    el("strong", { text: msg(`js.citizen.action.${u.action}`, {}, msg("js.citizen.action.other")) }),
+    el("time", { dateTime: u.at, text: formatTime(u.at) })),
+  el("div", { class: "usage-body" },
+    [usageActor(u), u.place].filter(Boolean).join(" · "),
+    matter ? el("span", { class: "usage-matter", text: ` · ${matter}` }) : null),
+  what ? el("div", { class: "usage-what", text: `${msg("js.citizen.usage_what")}${what}` }) : null);
+}
+
+async function loadUsage({ more = false } = {}) {
   const list = $("usage-list");
+  const button = $("usage-more");
+  const oldest = more ? Number(list.lastElementChild && list.lastElementChild.dataset.seq) : 0;
+  const query = oldest > 0 ? `&before_seq=${oldest}` : "";
+  button.disabled = true;
   try {
-    const [entries, names] = await Promise.all([call("/api/v1/citizen/usage?limit=50"), typeNames()]);
-    list.replaceChildren();
-    if (!entries.length) list.append(el("li", { class: "muted", text: msg("js.citizen.no_usage") }));
-    for (const u of entries) {
-      const what = usageWhat(u, names);
-      const matter = en ? u.matter || "" : u.matter_name || u.matter || "";
-      const failed = u.outcome && u.outcome !== "ok";
-      list.append(el("li", { class: `usage-entry${failed ? " usage-failed" : ""}`, "data-action": u.action },
-        el("div", { class: "usage-head" },
-          el("strong", { text: msg(`js.citizen.action.${u.action}`, {}, u.action) }),
-          el("time", { dateTime: u.at, text: formatTime(u.at) })),
-        el("div", { class: "usage-body" },
-          [u.actor, u.place].filter(Boolean).join(" · "),
-          matter ? el("span", { class: "usage-matter", text: ` · ${matter}` }) : null),
-        what ? el("div", { class: "usage-what", text: `${msg("js.citizen.usage_what")}${what}` }) : null));
-    }
+    const [entries, names] = await Promise.all([call(`/api/v1/citizen/usage?limit=${USAGE_PAGE}${query}`),
+      typeNames()]);
+    if (!more) list.replaceChildren();
+    if (!entries.length && !more) list.append(el("li", { class: "muted", text: msg("js.citizen.no_usage") }));
+    for (const u of entries) list.append(usageItem(u, names));
+    const last = entries.length ? entries[entries.length - 1].seq : 1;
+    button.hidden = entries.length < USAGE_PAGE || last <= 1;
+    if (more && button.hidden) showMessage($("usage-msg"), msg("js.citizen.usage_end"));
   } catch (e) {
-    list.replaceChildren(el("li", { class: "notice notice-error", text: errorText(e) }));
+    if (!more) list.replaceChildren();
+    list.append(el("li", { class: "notice notice-error", text: errorText(e) }));
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -494,6 +526,10 @@ function showQrImage(svg) {
 }
 
 function tickQr() {
+  if (!navigator.onLine) {
+    onOffline();
+    return;
+  }
   const left = Math.max(0, Math.ceil((state.qrDeadline - Date.now()) / 1000));
   $("qr-countdown").textContent = msg("js.citizen.qr_refresh_in", { seconds: left });
   if (left <= 0) {
@@ -503,37 +539,72 @@ function tickQr() {
   state.qrTimer = setTimeout(tickQr, 1000 - (Date.now() % 1000) || 1000);
 }
 
+function qrStale(text) {
+  // an expired or unrefreshable code must not stay on screen: a clerk would scan a dead code
+  $("qr-img").removeAttribute("src");
+  $("qr-img").hidden = true;
+  $("qr-box").dataset.state = "offline";
+  $("qr-countdown").textContent = "";
+  $("qr-waiting").hidden = true; // nobody can scan a hidden code: no "waiting for the counter" spinner
+  showMessage($("qr-status"), text, "error");
+}
+
 async function refreshQr() {
   if (state.qrTimer !== null) clearTimeout(state.qrTimer);
   state.qrTimer = null;
+  if (!navigator.onLine) {
+    qrStale(msg("js.citizen.qr_offline"));
+    return; // the "online" event asks again
+  }
   try {
     const qr = await call("/api/v1/citizen/qr", { method: "POST" });
     if ($("qr-panel").hidden) return;
     showQrImage(qr.svg);
+    $("qr-img").hidden = false;
+    $("qr-waiting").hidden = false;
+    $("qr-box").dataset.state = "live";
     $("qr-box").dataset.expiresAt = qr.expires_at;
+    showMessage($("qr-status"), ""); // a fresh code: the earlier error is over
+    const home = $("home-msg");
+    if (home.classList.contains("notice-error")) showMessage(home, "");
     state.qrDeadline = Date.now() + Math.max(5, qr.refresh_in_s) * 1000;
     tickQr();
   } catch (e) {
-    showMessage($("home-msg"), errorText(e), "error");
-    if (token() && !$("qr-panel").hidden) state.qrTimer = setTimeout(refreshQr, 5000);
+    if ($("qr-panel").hidden) return;
+    qrStale(e instanceof ApiError && e.error === "NETWORK" ? msg("js.citizen.qr_offline") : errorText(e));
+    if (token()) state.qrTimer = setTimeout(refreshQr, 5000);
   }
+}
+
+function onOnline() {
+  if (token() && !$("qr-panel").hidden) refreshQr();
+}
+
+function onOffline() {
+  if ($("qr-panel").hidden) return;
+  if (state.qrTimer !== null) clearTimeout(state.qrTimer);
+  state.qrTimer = null;
+  qrStale(msg("js.citizen.qr_offline"));
 }
 
 async function showQr() {
   $("qr-panel").hidden = false;
   $("qr-show").hidden = true;
+  focusHeading($("qr-box")); // the button just pressed is gone: keep the focus on what replaced it
   showMessage($("home-msg"), "");
   await refreshQr();
   pollConsents();
 }
 
-function hideQr() {
+function hideQr({ keepFocus = false } = {}) {
   if (state.qrTimer !== null) clearTimeout(state.qrTimer);
   state.qrTimer = null;
   $("qr-panel").hidden = true;
   $("qr-show").hidden = false;
   $("qr-img").removeAttribute("src");
+  showMessage($("qr-status"), "");
   stopPolling();
+  if (!keepFocus && !$("home-section").hidden) $("qr-show").focus();
 }
 
 // ---------------------------------------------------------------------------------------------- start
@@ -546,6 +617,9 @@ function init() {
   $("face-cancel").addEventListener("click", cancelFace);
   $("logout").addEventListener("click", () => logout());
   $("qr-show").addEventListener("click", showQr);
+  window.addEventListener("online", onOnline);
+  window.addEventListener("offline", onOffline);
+  $("usage-more").addEventListener("click", () => loadUsage({ more: true }));
   $("qr-hide").addEventListener("click", hideQr);
   window.addEventListener("pagehide", stopCamera);
   if (token()) {

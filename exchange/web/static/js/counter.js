@@ -27,7 +27,12 @@ const state = {
   scanning: false,
   pulled: false,
   titles: {},
+  // codes the exchange refused, by text: never sent again while remembered, and the reason stays on screen
+  // (a used or expired QR left in front of the camera would otherwise be re-sent at the scan rate)
+  refused: new Map(),
 };
+const REFUSED_KEEP_MS = 5 * 60 * 1000;
+const REFUSED_MAX = 50;
 
 const pick = (obj, key) => (en && obj[`${key}_en`]) || obj[key] || "";
 
@@ -149,6 +154,10 @@ function onMatterChange() {
     /* fine */
   }
   renderMaterials();
+  const status = $("scan-status");
+  if (status.dataset.refused !== "1") showMessage(status, "");
+  // the scan step is what comes next: bring it into view (the materials list pushes it below the fold)
+  if (currentMatter()) $("scan-step").scrollIntoView({ block: "start", behavior: "smooth" });
 }
 
 // ---------------------------------------------------------------------------------------------- scanning
@@ -164,10 +173,11 @@ function stopScanner() {
 async function startScanner() {
   if (state.scanner) return;
   $("scan-camera").hidden = false;
+  $("scan-step").scrollIntoView({ block: "start" });
   $("scan-start").hidden = true;
   $("scan-stop").hidden = false;
   try {
-    state.scanner = await startQrScanner($("scan-video"), $("scan-canvas"), (text) => onCode(text), {
+    state.scanner = await startQrScanner($("scan-video"), $("scan-canvas"), (text) => onCode(text, { fromCamera: true }), {
       fps: 8, statusEl: $("scan-status"), facingMode: "environment",
     });
   } catch {
@@ -179,7 +189,28 @@ async function startScanner() {
   }
 }
 
-async function onCode(text) {
+function rememberRefusal(code, text) {
+  state.refused.set(code, { text, at: Date.now() });
+  while (state.refused.size > REFUSED_MAX) state.refused.delete(state.refused.keys().next().value);
+}
+
+function refusalOf(code) {
+  const hit = state.refused.get(code);
+  if (!hit) return null;
+  if (Date.now() - hit.at > REFUSED_KEEP_MS) {
+    state.refused.delete(code);
+    return null;
+  }
+  return hit;
+}
+
+function showRefusal(text) {
+  const status = $("scan-status");
+  showMessage(status, text, "error");
+  status.dataset.refused = "1";
+}
+
+async function onCode(text, { fromCamera = false } = {}) {
   const code = String(text || "").trim();
   if (!code || state.scanning) return;
   const matter = currentMatter();
@@ -194,7 +225,14 @@ async function onCode(text) {
     showMessage(status, msg("js.counter.case_in_progress"), "warn");
     return;
   }
+  const known = refusalOf(code);
+  if (known) {
+    // the same code again (still in front of the camera, or pasted again): not re-sent, the reason stays
+    showRefusal(fromCamera ? known.text : `${known.text} ${msg("js.counter.same_code_again")}`);
+    return;
+  }
   state.scanning = true;
+  delete status.dataset.refused;
   showMessage(status, msg("js.counter.scanning_code"));
   try {
     const res = await call("/api/v1/counter/scan", { method: "POST", body: { matter: matter.key, qr_text: code } });
@@ -203,8 +241,11 @@ async function onCode(text) {
     showMessage(status, msg("js.counter.scan_ok"), "ok");
     startCase(res, matter);
   } catch (e) {
-    showMessage(status, errorText(e), "error");
-    if (state.scanner) state.scanner.reset();
+    const reason = errorText(e);
+    if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429) {
+      rememberRefusal(code, reason); // a refusal of this code, not a passing failure: do not ask again
+    }
+    showRefusal(reason);
   } finally {
     state.scanning = false;
   }
@@ -259,6 +300,7 @@ function startCase(res, matter) {
   $("case").hidden = false;
   $("case-requested").append(requestedBlock(res.requested));
   setCaseStatus("pending", msg("js.counter.waiting", { matter: pick(matter, "name") }), "info");
+  showMessage($("scan-status"), "");
   $("case-status").classList.add("waiting");
   state.caseTimer = setTimeout(pollCase, POLL_MS);
 }
@@ -313,6 +355,7 @@ async function pull(caseId) {
     const res = await call(`/api/v1/counter/cases/${encodeURIComponent(caseId)}/pull`, { method: "POST" });
     if (state.caseId !== caseId) return;
     state.pulled = true;
+    showMessage($("scan-status"), ""); // "二维码有效…" belongs to the scan, not to this result
     $("case-requested").replaceChildren();
     renderLicences(res.licences);
     renderChecklist(res.checklist);
@@ -338,8 +381,9 @@ function renderLicences(licences) {
   for (const lic of licences) {
     const v = lic.verification || { valid: false, codes: [], verdict: "" };
     const badge = el("span", { class: `badge verdict ${v.valid ? "badge-ok" : "badge-bad"}`, "data-testid": "verdict",
-      text: v.valid ? "VALID" : "INVALID" });
-    const codes = (v.codes || []).map((c) => el("code", { class: "verdict-code", text: c }));
+      "data-valid": v.valid ? "1" : "0", text: msg(v.valid ? "js.counter.valid" : "js.counter.invalid") });
+    const codes = (v.codes || []).map((c) => el("span", { class: "verdict-code", "data-code": c,
+      text: msg(`js.licence.code.${c}`, {}, c) }));
     const dl = el("dl", { class: "kv" });
     for (const [name, value] of Object.entries(lic.fields || {})) {
       dl.append(el("dt", { text: state.titles[`${lic.type}.${name}`] || name }), el("dd", { text: fieldValue(value) }));
@@ -348,10 +392,10 @@ function renderLicences(licences) {
       el("div", { class: "received-head" },
         el("strong", { class: "received-name", text: state.typeNames[lic.type] || lic.type_name }),
         badge, ...codes),
-      el("p", { class: "small-print" }, `${msg("js.counter.issuer")}${lic.issuer || "—"}`, el("br"),
-        el("span", { class: "mono licence-id", text: lic.licence_id })),
-      dl,
-      v.verdict ? el("p", { class: "small-print verdict-text", text: v.verdict }) : null));
+      el("p", { class: "small-print" }, `${msg("js.counter.issuer")}${lic.issuer || "—"}`),
+      el("details", { class: "licence-details" }, el("summary", { text: msg("js.counter.show_fields") }), dl,
+        el("p", { class: "small-print mono licence-id", text: lic.licence_id })),
+      en && v.verdict ? el("p", { class: "small-print verdict-text", text: v.verdict }) : null));
   }
 }
 
@@ -379,7 +423,9 @@ function renderChecklist(items) {
 
 function nextCitizen() {
   resetCase();
-  showMessage($("scan-status"), "");
+  const status = $("scan-status");
+  delete status.dataset.refused;
+  showMessage(status, "");
   startScanner();
 }
 

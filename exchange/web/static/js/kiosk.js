@@ -11,6 +11,7 @@ import { api, ApiError, clearToken, fetchPdf, getToken, problem, setToken, showM
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("kiosk");
@@ -48,6 +49,10 @@ function show(step) {
   for (const s of STEPS) $(`step-${s}`).hidden = s !== step;
   root.dataset.step = step;
   $("kiosk-logout").hidden = step === "id";
+  // switching the language reloads the page, which ends the session: offered only before login
+  const lang = document.querySelector("[data-testid='lang-switch']");
+  if (lang) lang.hidden = step !== "id";
+  $("idle-note").hidden = step === "id" || step === "face";
   window.scrollTo(0, 0);
 }
 
@@ -157,7 +162,7 @@ function badge(status) {
 }
 
 function day(iso) {
-  return iso ? String(iso).slice(0, 10) : msg("js.kiosk.long_term");
+  return iso ? when(iso, false) : msg("js.kiosk.long_term");
 }
 
 function renderLicences(list) {
@@ -172,10 +177,15 @@ function renderLicences(list) {
         el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
     }
     ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
-      el("div", { class: "licence-head" }, el("h3", { text: lic.type_name }), badge(lic.status)),
+      el("div", { class: "licence-head" }, el("h3", { text: (en && state.licenceNames && state.licenceNames[lic.type]) || lic.type_name }), badge(lic.status)),
       el("p", { class: "card-desc", text: `${lic.issuer} · ${msg("js.kiosk.valid_until")} ${day(lic.valid_until)}` }),
       dl));
   }
+}
+
+/** The name people ask for (有无房证明), when the catalogue gives one. */
+function commonName(pt) {
+  return (en ? pt.common_name_en : pt.common_name) || "";
 }
 
 function renderProofTypes(types) {
@@ -184,7 +194,9 @@ function renderProofTypes(types) {
   for (const pt of types.filter((p) => p.mode === "instant")) {
     const button = el("button", { class: "btn proof-type", type: "button", "data-type": pt.key,
       "data-testid": `proof-type-${pt.key}` },
-    el("span", { class: "proof-type-name", text: en && pt.name_en ? pt.name_en : pt.name }),
+    el("span", { class: "proof-type-name", text: commonName(pt) || (en && pt.name_en ? pt.name_en : pt.name) }),
+    commonName(pt) ? el("span", { class: "proof-type-official", text: en && pt.name_en ? pt.name_en : pt.name })
+      : null,
     el("span", { class: "proof-type-desc", text: msg("js.kiosk.validity_days", { days: pt.validity_days }) }));
     button.addEventListener("click", () => createProof(pt));
     ul.append(el("li", {}, button));
@@ -199,7 +211,7 @@ function renderMyProofs(list) {
     const again = el("button", { class: "btn", type: "button", text: msg("js.kiosk.show_again") });
     again.addEventListener("click", () => showProof(p));
     ul.append(el("li", { class: "record-row", "data-testid": "my-proof", "data-proof-id": p.proof_id },
-      el("div", {}, el("strong", { text: p.type_name }), " ", badge(p.status),
+      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status),
         el("div", { class: "card-desc mono", text: `${p.proof_id} · ${day(p.issued_at)}` })),
       p.status === "valid" ? again : null));
   }
@@ -211,7 +223,7 @@ function renderApplications(list) {
   if (!list.length) ul.append(el("li", { class: "empty", text: msg("js.kiosk.no_applications") }));
   for (const a of list) {
     ul.append(el("li", { class: "record-row", "data-testid": "my-application", "data-status": a.status },
-      el("div", {}, el("strong", { text: a.type_name }), " ", badge(a.status),
+      el("div", {}, el("strong", { text: (en && a.type_name_en) || a.type_name }), " ", badge(a.status),
         el("div", { class: "card-desc", text: `${a.purpose || ""} · ${day(a.created_at)}` }),
         a.reason ? el("div", { class: "reason", text: msg("js.apply.reason", { reason: a.reason }) }) : null)));
   }
@@ -235,12 +247,14 @@ async function enterHome() {
   selectTab("proofs");
   say(msg("js.kiosk.loading"));
   try {
-    const [licences, types, proofs, apps] = await Promise.all([
+    const [licences, types, proofs, apps, licenceTypes] = await Promise.all([
       api("/api/v1/citizen/licences"),
       api("/api/v1/catalogue/proof-types", { token: null }),
       loadOptional("/api/v1/proofs"),
       loadOptional("/api/v1/proof-applications"),
+      en ? api("/api/v1/catalogue/licence-types", { token: null }).catch(() => []) : Promise.resolve([]),
     ]);
+    state.licenceNames = Object.fromEntries(licenceTypes.map((lt) => [lt.key, lt.name_en]));
     renderLicences(licences);
     renderProofTypes(types);
     renderMyProofs(proofs);
@@ -275,7 +289,8 @@ async function createProof(pt) {
   say(msg("js.kiosk.making", { name: en && pt.name_en ? pt.name_en : pt.name }));
   try {
     const made = await api("/api/v1/proofs", { method: "POST", body: { type: pt.key } });
-    await showProof({ ...made, type_name: en && pt.name_en ? pt.name_en : pt.name });
+    const official = en && pt.name_en ? pt.name_en : pt.name;
+    await showProof({ ...made, type_name: commonName(pt) ? `${commonName(pt)}${en ? ` (${official})` : `（${official}）`}` : official });
     loadOptional("/api/v1/proofs").then(renderMyProofs, () => {});
   } catch (e) {
     say(problem(e), "error");
@@ -291,16 +306,16 @@ async function showProof(p) {
   $("proof-title").textContent = p.type_name || "";
   $("proof-number").textContent = p.proof_id;
   $("proof-expires").textContent = day(p.expires_at);
-  const link = $("proof-verify-link");
-  link.href = p.verify_url || `/v/${p.proof_id}`;
-  link.textContent = p.verify_url || `/v/${p.proof_id}`;
+  // the check address is printed for reading (and on the proof itself), never a live link out of the kiosk
+  $("proof-verify-link").textContent = new URL(p.verify_url || `/v/${p.proof_id}`, location.href).href;
   $("proof-print").disabled = true;
   showMessage($("print-msg"), msg("js.kiosk.pdf_loading"));
   try {
     // shown first (logged as a view); the print itself is logged when 打印 is pressed
     const blob = await fetchPdf(`${p.download_url || `/api/v1/proofs/${p.proof_id}`}?disposition=view`);
     state.blobUrl = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
-    $("proof-frame").src = state.blobUrl;
+    // the viewer's toolbar-less mode: no download/print/annotate buttons on a public terminal; page width
+    $("proof-frame").src = `${state.blobUrl}#toolbar=0&navpanes=0&scrollbar=1&view=FitH`;
     root.dataset.pdfBytes = String(blob.size);
     $("proof-print").disabled = false;
     showMessage($("print-msg"), msg("js.kiosk.ready_to_print"), "ok");
@@ -340,14 +355,33 @@ async function printProof() {
 
 function renderIdle() {
   const note = $("idle-note");
+  const warn = state.idleTimer !== null && state.idleLeft <= IDLE_WARN_S;
   note.textContent = msg("js.kiosk.idle_note", { seconds: state.idleLeft });
-  note.classList.toggle("idle-warn", state.idleLeft <= IDLE_WARN_S);
+  note.dataset.seconds = String(state.idleLeft);
+  note.classList.toggle("idle-warn", warn);
+  // the warning covers every step, the PDF preview included, before the session ends
+  const box = $("idle-warning");
+  $("idle-warning-text").textContent = msg("js.kiosk.idle_warning", { seconds: state.idleLeft });
+  if (warn && box.hidden) {
+    box.hidden = false;
+    $("idle-continue").focus();
+  } else if (!warn) box.hidden = true;
 }
 
 function touch() {
   if (state.idleTimer === null) return;
   state.idleLeft = IDLE_S;
   renderIdle();
+}
+
+/** A tap into the PDF preview moves the focus into its frame (the parent page sees no pointer event): count it,
+ * then take the focus back so that the next tap is seen too. */
+function onWindowBlur() {
+  if (document.activeElement !== $("proof-frame")) return;
+  touch();
+  setTimeout(() => {
+    if (document.activeElement === $("proof-frame")) $("proof-frame").blur();
+  }, 300);
 }
 
 function startIdle() {
@@ -365,6 +399,7 @@ function startIdle() {
 function stopIdle() {
   if (state.idleTimer !== null) clearInterval(state.idleTimer);
   state.idleTimer = null;
+  $("idle-warning").hidden = true;
 }
 
 function logout(reason = "manual") {
@@ -417,8 +452,24 @@ $("proof-print").addEventListener("click", printProof);
 for (const tab of document.querySelectorAll(".kiosk-tabs .tab")) {
   tab.addEventListener("click", () => selectTab(tab.dataset.tab));
 }
-for (const type of ["pointerdown", "keydown", "touchstart", "wheel"]) {
+for (const type of ["pointerdown", "keydown", "touchstart", "wheel", "scroll"]) {
   document.addEventListener(type, touch, { passive: true, capture: true });
+}
+// the PDF preview: a pointer over it, a tap into it (focus moves into the frame), scrolling the page around it
+$("pdf-wrap").addEventListener("pointerover", touch, { passive: true });
+$("pdf-wrap").addEventListener("pointermove", touch, { passive: true });
+window.addEventListener("blur", onWindowBlur);
+$("idle-continue").addEventListener("click", touch);
+$("idle-logout").addEventListener("click", () => logout("manual"));
+// a language switch ends the session: never silently (the link is hidden after login; this is the backstop)
+const langLink = document.querySelector("[data-testid='lang-switch']");
+if (langLink) {
+  langLink.addEventListener("click", (ev) => {
+    if (root.dataset.step !== "id") {
+      ev.preventDefault();
+      say(msg("js.kiosk.lang_locked"), "warn");
+    }
+  });
 }
 root.dataset.step = "id";
 renderId();

@@ -6,13 +6,15 @@
 // number is shown masked; the department's own record (fields, findings) is shown to decide on.
 
 import { api, ApiError, errorText, showMessage } from "./api.js";
-import { msg } from "./i18n.js";
+import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "licex.review.token";
 const CLERK_KEY = "licex.review.clerk";
 const msgEl = $("review-msg");
+const en = pageLang() === "en";
 let status = "pending";
 
 const token = () => sessionStorage.getItem(TOKEN_KEY);
@@ -90,13 +92,13 @@ function render(list) {
     const applicant = a.applicant || {};
     const item = el("li", { class: "card app-item review-item", "data-testid": "review-item", "data-id": a.id,
       "data-blocked": a.blocked_by || null },
-    el("div", { class: "app-head" }, el("h2", { text: a.type_name }),
+    el("div", { class: "app-head" }, el("h2", { text: (en && a.type_name_en) || a.type_name }),
       el("span", { class: "badge", text: msg(`js.status.${a.status}`, {}, a.status) })),
     el("dl", { class: "kv" },
       el("dt", { text: msg("js.review.applicant") }),
       el("dd", { "data-testid": "review-applicant", text: `${applicant.name || ""} · ${applicant.id_masked || ""}` }),
       el("dt", { text: msg("js.review.purpose") }), el("dd", { "data-testid": "review-purpose", text: a.purpose || "" }),
-      el("dt", { text: msg("js.review.submitted") }), el("dd", { text: String(a.created_at).slice(0, 16).replace("T", " ") }),
+      el("dt", { text: msg("js.review.submitted") }), el("dd", { text: when(a.created_at) }),
       el("dt", { text: msg("js.review.number") }), el("dd", { class: "mono", text: a.id })));
     if (a.details && Object.keys(a.details).length) {
       item.append(el("h3", { text: msg("js.review.details") }), kv(a.details));
@@ -120,7 +122,26 @@ function render(list) {
       item.append(el("div", { class: "field" }, el("label", { for: reasonId, text: msg("js.review.reason_label") }),
         el("textarea", { id: reasonId, maxlength: "500", "data-testid": "review-reason" })),
       el("div", { class: "actions" }, approve, reject));
-      approve.addEventListener("click", () => decide(a, "approve", item));
+      // a sealed document is issued at once: ask first, right where the reviewer looks
+      const confirmBox = el("div", { class: "notice notice-warn confirm-box", role: "alertdialog",
+        "data-testid": "review-confirm-box", hidden: true },
+      el("p", { text: msg("js.review.confirm_issue", { type: (en && a.type_name_en) || a.type_name, name: applicant.name || "" }) }));
+      const yes = el("button", { class: "btn btn-primary", type: "button", "data-testid": "review-confirm",
+        text: msg("js.review.confirm_yes") });
+      const no = el("button", { class: "btn", type: "button", text: msg("js.review.confirm_no") });
+      confirmBox.append(el("div", { class: "actions" }, yes, no));
+      item.append(confirmBox);
+      approve.addEventListener("click", () => {
+        confirmBox.hidden = false;
+        approve.disabled = true;
+        yes.focus();
+      });
+      no.addEventListener("click", () => {
+        confirmBox.hidden = true;
+        approve.disabled = Boolean(a.blocked_by);
+        approve.focus();
+      });
+      yes.addEventListener("click", () => decide(a, "approve", item));
       reject.addEventListener("click", () => decide(a, "reject", item));
     }
     ul.append(item);

@@ -4,11 +4,13 @@
 // {valid, codes, verdict, kind: "qr" | "pdf" | "number", proof: masked public record | null}.
 
 import { api, errorText, showMessage } from "./api.js";
-import { msg } from "./i18n.js";
+import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
+import { when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const msgEl = $("verify-msg");
+const en = pageLang() === "en";
 
 function renderProof(p) {
   const box = $("verify-proof");
@@ -17,24 +19,24 @@ function renderProof(p) {
   const data = p.data || {};
   const holder = data.holder || {};
   const dl = el("dl", { class: "kv" },
-    el("dt", { text: msg("js.verify.type") }), el("dd", { text: p.type_name || p.type || "" }),
+    el("dt", { text: msg("js.verify.type") }), el("dd", { text: (en && p.type_name_en) || p.type_name || p.type || "" }),
     el("dt", { text: msg("js.verify.number") }), el("dd", { class: "mono", "data-testid": "verify-number", text: p.proof_id }),
-    el("dt", { text: msg("js.verify.issuer") }), el("dd", { text: (p.issuer && p.issuer.name) || "" }),
-    el("dt", { text: msg("js.verify.issued") }), el("dd", { text: String(p.issued_at || "").replace("T", " ").slice(0, 19) }),
-    el("dt", { text: msg("js.verify.expires") }), el("dd", { text: String(p.expires_at || "").slice(0, 10) }),
+    el("dt", { text: msg("js.verify.issuer") }), el("dd", { text: (p.issuer && ((en && p.issuer.name_en) || p.issuer.name)) || "" }),
+    el("dt", { text: msg("js.verify.issued") }), el("dd", { "data-testid": "verify-issued", text: when(p.issued_at) }),
+    el("dt", { text: msg("js.verify.expires") }), el("dd", { text: when(p.expires_at) }),
     el("dt", { text: msg("js.verify.status") }),
     el("dd", { "data-testid": "verify-status", "data-status": p.status, text: msg(`js.status.${p.status}`, {}, p.status) }),
     el("dt", { text: msg("js.verify.holder") }),
     el("dd", { class: "masked", "data-testid": "verify-holder", text: `${holder.name || ""} · ${holder.id_number || ""}` }));
   box.append(el("h2", { text: msg("js.verify.record") }), dl);
   const fields = el("dl", { class: "kv", "data-testid": "verify-fields" });
-  for (const f of data.fields || []) fields.append(el("dt", { text: f.title }), el("dd", { text: String(f.value) }));
+  for (const f of data.fields || []) fields.append(el("dt", { text: (en && f.title_en) || f.title }), el("dd", { text: String(f.value) }));
   box.append(el("h3", { text: msg("js.verify.data_masked") }), fields);
   for (const table of Object.values(data.tables || {})) {
     if (!table.rows || !table.rows.length) continue;
-    const head = el("tr", {}, ...table.columns.map((c) => el("th", { scope: "col", text: c.title })));
+    const head = el("tr", {}, ...table.columns.map((c) => el("th", { scope: "col", text: (en && c.title_en) || c.title })));
     const body = table.rows.map((r) => el("tr", {}, ...r.map((cell) => el("td", { text: String(cell) }))));
-    box.append(el("h3", { text: table.title }),
+    box.append(el("h3", { text: (en && table.title_en) || table.title }),
       el("div", { class: "table-scroll" }, el("table", { class: "data" }, el("thead", {}, head), el("tbody", {}, ...body))));
   }
   if (data.result) box.append(el("p", { text: data.result }));
@@ -83,6 +85,10 @@ $("verify-qr-form").addEventListener("submit", (ev) => {
     return;
   }
   check({ qr_text: text });
+});
+$("verify-pdf").addEventListener("change", () => {
+  const file = $("verify-pdf").files[0];
+  $("verify-pdf-name").textContent = file ? file.name : msg("js.verify.pdf_none");
 });
 $("verify-pdf-form").addEventListener("submit", (ev) => {
   ev.preventDefault();

@@ -1,0 +1,38 @@
+"""Response models of the consent views: what a consent asks for (shared with the counter's scan and case
+answers) and the consent as the citizen sees it."""
+
+from __future__ import annotations
+
+from ..kit.responses import Out
+
+
+class RequestedFieldOut(Out):
+    name: str
+    title: str | None = None
+    title_en: str | None = None
+
+
+class RequestedLicenceOut(Out):
+    type: str
+    type_name: str
+    type_name_en: str | None = None
+    fields: list[RequestedFieldOut]
+
+
+class RequesterOut(Out):
+    clerk: str | None = None
+    hall: str | None = None
+    window: str | None = None
+
+
+class ConsentOut(Out):
+    id: str
+    matter: str
+    matter_name: str
+    matter_name_en: str | None = None
+    requester: RequesterOut
+    licences: list[RequestedLicenceOut]
+    expires_at: str
+    created_at: str
+    decided_at: str | None = None
+    status: str
