@@ -8,6 +8,7 @@ Stored and exchanged times stay UTC ISO 8601; whatever a person reads is convert
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final
 
@@ -68,3 +69,37 @@ def for_people(value: str | datetime | date | None, lang: str = "zh-CN", *, with
     if isinstance(parsed, datetime) and with_time:
         return en_datetime(parsed) if en else cn_datetime(parsed)
     return en_date(parsed) if en else cn_date(parsed)
+
+
+_ISO_MOMENT_RE: Final = re.compile(
+    r"(?<![A-Za-z0-9-])(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?(?![A-Za-z0-9-])")
+_CN_DATE_RE: Final = re.compile(r"(\d{4})年0?(\d{1,2})月(?:0?(\d{1,2})日)?")
+_CN_TIME_RE: Final = re.compile(r"(日?)(\d{1,2})时(\d{2})分")
+
+
+def _iso_match(m: re.Match[str]) -> str:
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    try:
+        when = date(year, month, day)
+    except ValueError:
+        return m.group(0)
+    if m.group(4) is None:
+        return cn_date(when)
+    moment = datetime(year, month, day, int(m.group(4)), int(m.group(5)))
+    if m.group(6):  # an explicit offset: convert; a bare local time is taken as China time already
+        parsed = parse(m.group(0).replace(" ", "T"))
+        if isinstance(parsed, datetime):
+            return cn_datetime(parsed)
+    return f"{cn_date(moment.date())} {moment:%H:%M}"
+
+
+def normalise_dates(text: str) -> str:
+    """Dates and times inside printed text in the one format: ``2001-03-12`` and ``2001年03月12日`` become
+    ``2001年3月12日``, ``2001年03月`` becomes ``2001年3月``, ``11时39分`` becomes ``11:39``. Anything that is not a
+    calendar date (an identifier with dashes, an impossible day) is left alone."""
+    text = _ISO_MOMENT_RE.sub(_iso_match, text)
+    text = _CN_DATE_RE.sub(
+        lambda m: f"{m.group(1)}年{int(m.group(2))}月" + (f"{int(m.group(3))}日" if m.group(3) else ""), text)
+    return _CN_TIME_RE.sub(lambda m: f"{m.group(1) and '日 '}{int(m.group(2)):02d}:{m.group(3)}", text)
+

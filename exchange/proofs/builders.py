@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from exchange.kit.cntime import china_time, cn_datetime
+from exchange.kit.cntime import china_time, cn_datetime, normalise_dates
 from schemas.catalogue import Catalogue, ProofField, ProofType
 from schemas.identifiers import mask_citizen_id, mask_name
 
@@ -134,7 +134,9 @@ def build(
     values = {**data.fields, **_extra_scalars(pt, data, issued_at)}
 
     def shown(name: str, value: str) -> str:
-        return mask_citizen_id(value) if mask_id and is_id_field(name) and _ID_RE.fullmatch(value) else value
+        if mask_id and is_id_field(name) and _ID_RE.fullmatch(value):
+            return mask_citizen_id(value)
+        return normalise_dates(value)  # one date/time format on the page, whatever the department sent
 
     holder_rows: list[tuple[str, str]] = []
     fields_out: list[dict[str, Any]] = [
@@ -170,10 +172,10 @@ def build(
         number=number,
         proof_type=pt.key,
         holder_rows=tuple(holder_rows),
-        body=wording.body(data),
+        body=tuple(normalise_dates(p) for p in wording.body(data)),
         table=table,
-        result_text=wording.result(data),
-        notes=tuple(pt.notes),
+        result_text=normalise_dates(wording.result(data)),
+        notes=tuple(normalise_dates(n) for n in pt.notes),
         validity_note=f"本证明自出具之日起{pt.validity_days}日内有效，过期请重新申请。",
         extracted_by=data.extracted_by or issuer,
         produced_by=produced_by,

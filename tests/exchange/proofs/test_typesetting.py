@@ -163,3 +163,20 @@ def test_seal_ring_text_is_centred(tmp_path: Path, name: str) -> None:
             runs.append([left, left + 0.6])
     first, last = runs[-1][1], runs[0][0]  # counter-clockwise extent of the ink: from the last glyph to the first
     assert abs((first + last) / 2 - 90) < 3, f"ring text spans {last:.1f}°…{first:.1f}°: not centred on 12 o'clock"
+
+
+@pytest.mark.parametrize(("given", "printed"), [
+    ("2001-03-12", "2001年3月12日"),
+    ("接种日期2004-06-01；", "接种日期2004年6月1日；"),
+    ("2001年03月12日", "2001年3月12日"),
+    ("2019年01月至2024年10月", "2019年1月至2024年10月"),
+    ("2026-12-01T03:39:02+00:00", "2026年12月1日 11:39"),
+    ("2026年12月01日11时39分", "2026年12月1日 11:39"),
+    ("CS-BDC-20261201-X", "CS-BDC-20261201-X"),
+    ("A-2001-03-12-B", "A-2001-03-12-B"),
+    ("2024-13-45", "2024-13-45"),
+])
+def test_department_dates_are_printed_one_way(given: str, printed: str) -> None:
+    from exchange.kit.cntime import normalise_dates
+
+    assert normalise_dates(given) == printed
