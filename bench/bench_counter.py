@@ -211,7 +211,7 @@ def _setup(data_dir: Path, database_url: str | None, citizens: int) -> tuple[dic
     from exchange.context import AppContext
     from exchange.counter.provision import demo_clerk_passwords
     from exchange.provision import provision
-    from issuers.records import SystemOfRecord
+    from issuers.demo import SystemOfRecord
 
     env = {**os.environ, "LICEX_DATA_DIR": str(data_dir), "LICEX_DEMO": "true", "LICEX_LOG_LEVEL": "WARNING",
            "LICEX_CITIZEN_SESSION_TTL_S": "3600", "LICEX_PUBLIC_BASE_URL": "http://127.0.0.1"}

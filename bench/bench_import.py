@@ -32,8 +32,8 @@ from exchange.licences.importer import import_jsonl
 from exchange.provision import provision
 from exchange.trust.encoder import encode_trust_list
 from exchange.trust.service import build_document
+from issuers.demo import bulk_drafts
 from issuers.department import DepartmentSigner
-from issuers.records import bulk_drafts
 from schemas.canonical import b64u_decode
 from verifier.trust import TrustList
 

@@ -48,7 +48,7 @@ class Setup:
         from exchange.context import AppContext
         from exchange.proofs.datasource import data_source, install_default
         from exchange.provision import provision
-        from issuers.records import SystemOfRecord
+        from issuers.demo import SystemOfRecord
 
         self.settings = Settings(data_dir=directory / "data", demo=True, public_base_url="http://127.0.0.1:8000",
                                  database_url=database_url)

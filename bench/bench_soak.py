@@ -131,7 +131,7 @@ def main() -> None:
     from exchange.context import AppContext
     from exchange.counter.provision import demo_clerk_passwords
     from exchange.provision import provision
-    from issuers.records import SystemOfRecord
+    from issuers.demo import SystemOfRecord
 
     schema = f"soak_{uuid.uuid4().hex[:10]}"
     admin = create_engine(args.database_url)

@@ -79,11 +79,13 @@ def _release(ctx: AppContext) -> None:
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
     return {"/api/v1/proofs/verify": settings.max_upload_bytes, "/api/v1/citizen/face": 8 * 1_048_576,
-            "/api/v1/kiosk/face": 8 * 1_048_576}
+            "/api/v1/kiosk/face": 8 * 1_048_576, "/api/v1/archive": settings.archive_max_bytes + 65_536,
+            "/api/v1/counter/cases": settings.archive_max_bytes + 65_536}
 
 
 def _include_routers(app: FastAPI) -> None:
     from .applications.router import router as applications
+    from .archive.router import router as archive
     from .catalogue.router import router as catalogue
     from .citizens.router import router as citizens
     from .consents.router import router as consents
@@ -95,7 +97,7 @@ def _include_routers(app: FastAPI) -> None:
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
-                         counter]
+                         counter, archive]
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .cli_archive import archive_app
 from .config import DEMO_SECRETS_FILE, Settings
 
 app = typer.Typer(help="licex — electronic licence exchange for a no-certificate city (无证明城市)",
@@ -23,6 +24,7 @@ licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True
 trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)
 DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DIR", help="data directory")]
@@ -151,7 +153,7 @@ def issue(type_key: Annotated[str, typer.Option("--type", help="licence type key
     from datetime import UTC, datetime
 
     from issuers.department import DepartmentSigner, SigningError
-    from issuers.records import LicenceDraft
+    from issuers.drafts import LicenceDraft
 
     from .kit.db import unit_of_work
     from .kit.errors import ExchangeError

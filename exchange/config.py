@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     face_assertion_issuer: str | None = None
     face_assertion_audience: str | None = None
     usage_retention_days: int = 365
+    archive_max_bytes: int = 5 * 1_048_576  # one archived material (PDF, JPEG, PNG)
+    archive_case_retention_days: int = 365  # a case's filed materials outlive deletion requests this long
+    archive_retention_days: int = 1825  # any archived material is purged after this (5 years)
     # Rate limits (exchange/kit/ratelimit.py): `limits` strings; shared in Redis when redis_url is set.
     redis_url: str | None = Field(default=None, description="redis://host:port/db for shared rate limits")
     rate_limits: bool = True
@@ -57,6 +60,7 @@ class Settings(BaseSettings):
                                        "X-Forwarded-For is believed")
     rate_face_client: str = "60/minute;1200/hour"  # face challenge/login per client address (kiosks, NAT)
     rate_face_id_client: str = "30/minute;300/hour"  # face challenge+login per (ID number, client address)
+    rate_face_id_new: str = "60/minute;600/hour"  # face challenges per ID number from addresses never used by it
     face_fail_throttle: str = "3/minute;6/10minute;10/hour;20/day"  # failures per (ID, client): growing waits
     rate_login_user: str = "10/minute;50/hour"  # clerk/reviewer login per username
     rate_login_client: str = "60/minute"  # clerk/reviewer login per client address (a hall behind NAT)

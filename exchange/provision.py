@@ -112,7 +112,7 @@ def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, see
 
 def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizens: int, seed: int,
                report: ProvisionReport, say: Progress) -> None:
-    from issuers.records import SystemOfRecord
+    from issuers.demo import SystemOfRecord
     from schemas.identifiers import make_licence_identifier
 
     from .licences import repository as licence_repo

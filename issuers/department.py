@@ -22,6 +22,7 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from issuers.drafts import LicenceDraft
 from issuers.pki import (
     CertificateUse,
     cert_fingerprint,
@@ -31,7 +32,6 @@ from issuers.pki import (
     load_private_key,
     save_private_key,
 )
-from issuers.records import LicenceDraft
 from issuers.sdjwt import SaltSource, issue_licence
 from schemas.catalogue import Catalogue, Department, load_catalogue
 from schemas.identifiers import make_licence_identifier

@@ -44,11 +44,14 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "IDENTIFIER_CODECS",
     "RESERVED_FIELD_NAMES",
+    "SATISFACTION_MODES",
     "AgeBandValidity",
     "Authority",
     "Catalogue",
     "CatalogueError",
+    "Commitment",
     "Department",
+    "DepartmentCheck",
     "FieldProblem",
     "LicenceType",
     "LongTermValidity",
@@ -56,6 +59,7 @@ __all__ = [
     "MaterialAlternative",
     "Matter",
     "ProofField",
+    "ProofTemplate",
     "ProofType",
     "UntilFieldValidity",
     "Validity",
@@ -499,16 +503,51 @@ class MaterialAlternative(_Model):
     fields: Annotated[tuple[str, ...], Field(min_length=1)]
 
 
-class Material(_Model):
-    """A material (申请材料) a matter needs.
+class DepartmentCheck(_Model):
+    """部门核验: the exchange asks ``department``'s system check ``check`` about the applicant and records its
+    signed yes/no."""
 
-    An empty ``satisfied_by`` means no e-licence covers it (the citizen uploads it)."""
+    check: Slug
+    department: Slug
+    name: Text
+
+
+class Commitment(_Model):
+    """告知承诺制: the applicant confirms ``statement`` in the app instead of bringing a proof."""
+
+    statement: Annotated[str, Field(min_length=1, max_length=500)]
+    statement_en: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+#: How a material can be satisfied, in the order the exchange tries them.
+SATISFACTION_MODES: Final = ("licence", "instant_proof", "department_check", "archive", "commitment")
+
+
+class Material(_Model):
+    """A material (申请材料) a matter needs, and every way the exchange may satisfy it, declared in the data:
+
+    ``satisfied_by`` e-licences (pulled with consent); ``instant_proof`` an instant proof type generated for
+    the case; ``department_check`` a department data check; ``archive`` an archive material type (a material
+    the citizen uploaded before and a clerk accepted, reused with consent); ``commitment`` a statement the
+    citizen confirms.  With none of them the citizen brings or uploads the material at the counter."""
 
     id: Slug
     name: Text
     name_en: Text
     required: bool
     satisfied_by: tuple[MaterialAlternative, ...] = ()
+    instant_proof: Slug | None = None
+    department_check: DepartmentCheck | None = None
+    archive: Slug | None = None
+    commitment: Commitment | None = None
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The satisfaction modes this material declares, in :data:`SATISFACTION_MODES` order."""
+        have = {"licence": bool(self.satisfied_by), "instant_proof": self.instant_proof is not None,
+                "department_check": self.department_check is not None, "archive": self.archive is not None,
+                "commitment": self.commitment is not None}
+        return tuple(m for m in SATISFACTION_MODES if have[m])
 
 
 class Matter(_Model):
@@ -545,6 +584,28 @@ class ProofField(_Model):
     columns: tuple[ProofField, ...] = ()
 
 
+_PLACEHOLDER_RE: Final = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class ProofTemplate(_Model):
+    """The proof's wording: sentences before the table (``body``) and the result sentence.  ``{name}`` and
+    ``{<field>}`` (a scalar field of the proof type) are replaced by the department's values."""
+
+    body: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = ()
+    result: Annotated[str, Field(min_length=1, max_length=500)] = "特此证明。"
+
+    @field_validator("body", "result")
+    @classmethod
+    def _braces(cls, v: Any) -> Any:
+        for text in v if isinstance(v, tuple) else (v,):
+            if _PLACEHOLDER_RE.sub("", text).count("{") or _PLACEHOLDER_RE.sub("", text).count("}"):
+                raise ValueError("only {field} placeholders are allowed")
+        return v
+
+    def placeholders(self) -> set[str]:
+        return {m for text in (*self.body, self.result) for m in _PLACEHOLDER_RE.findall(text)}
+
+
 class ProofType(_Model):
     """A proof type (证明): issued instantly from department data, or online after department review."""
 
@@ -557,6 +618,7 @@ class ProofType(_Model):
     validity_days: Annotated[int, Field(ge=1, le=3650)]
     notes: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = ()
     fields: Annotated[tuple[ProofField, ...], Field(min_length=1)]
+    template: ProofTemplate | None = None
     #: the name people ask for at a counter or a kiosk (有无房证明), shown beside the official ``name``
     common_name: Text | None = None
     common_name_en: Text | None = None
@@ -568,6 +630,10 @@ class ProofType(_Model):
         names = [f.name for f in self.fields]
         if len(names) != len(set(names)):
             raise ValueError("field names must be unique")
+        if self.template is not None:
+            unknown = self.template.placeholders() - {f.name for f in self.fields if not f.columns} - {"name"}
+            if unknown:
+                raise ValueError(f"template uses unknown field(s) {sorted(unknown)}")
         return self
 
 
@@ -692,6 +758,16 @@ def _load(root: Path) -> Catalogue:
         for dep in p.departments:
             if dep not in specs:
                 raise CatalogueError(f"department {dep!r} is not in departments.json", file=f)
+    for m, f in matters.values():
+        for mat in m.materials:
+            if mat.instant_proof is not None:
+                pt = proofs.get(mat.instant_proof)
+                if pt is None or pt[0].mode != "instant":
+                    raise CatalogueError(f"material {mat.id!r}: {mat.instant_proof!r} is not an instant proof type",
+                                         file=f)
+            if mat.department_check is not None and mat.department_check.department not in specs:
+                raise CatalogueError(f"material {mat.id!r}: check department {mat.department_check.department!r}"
+                                     " is not in departments.json", file=f)
 
     departments = {
         i: Department(

@@ -143,16 +143,23 @@ def known_client(ctx: AppContext, session: Session, hid: str, client: str) -> bo
                for e in usage.list_for_holder(session, hid, limit=KNOWN_CLIENT_LOOKBACK))
 
 
-def _guard(ctx: AppContext, session: Session, hid: str, client: str) -> None:
+def _guard(ctx: AppContext, session: Session, hid: str, client: str, *, count: bool = False) -> None:
     """Refuse while (ID number, address) is throttled, or while the ID number is hard-locked and this address
-    is not one the citizen has used."""
+    is not one the citizen has used. With ``count`` (a new challenge), count the request against the ID number's
+    limit for addresses the citizen has never used (a flood from many addresses never blocks her own)."""
     limits = rate_limits(ctx)
     verdict = limits.test("face_fail_throttle", hid, client)
     if not verdict.allowed:
         raise too_many(verdict.retry_after, "failed face logins for this ID number from this address",
                        field="id_number")
+    known: bool | None = None
+    if count:
+        known = known_client(ctx, session, hid, client)
+        if not known:
+            limits.enforce("face_id_new", hid, what="face login requests for this ID number from new addresses",
+                           field="id_number")
     until = repository.locked_until(session, hid, _now())
-    if until is not None and not known_client(ctx, session, hid, client):
+    if until is not None and not (known if known is not None else known_client(ctx, session, hid, client)):
         raise _locked_error(until)
 
 
@@ -165,7 +172,7 @@ def create_challenge(ctx: AppContext, session: Session, id_number: str, client: 
     hid = ctx.protector.holder_hash(number)
     limits.enforce("face_id_client", hid, client, what="face login requests for this ID number",
                    field="id_number")
-    _guard(ctx, session, hid, client)
+    _guard(ctx, session, hid, client, count=True)
     action = secrets.choice(sorted(ACTIONS))
     token = ctx.tokens.encode(CHALLENGE_TYP, {"hid": hid, "enc": encrypt_id(ctx, number), "act": action},
                               CHALLENGE_TTL_S)

@@ -3,6 +3,8 @@ answers) and the consent as the citizen sees it."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ..kit.responses import Out
 
 
@@ -25,6 +27,19 @@ class RequesterOut(Out):
     window: str | None = None
 
 
+class UseOut(Out):
+    """A use beside the licences that a consent covers: an instant proof, a department check, archive reuse or
+    a commitment (its ``statement`` is what approving confirms)."""
+
+    material: str
+    mode: str
+    what: str
+    what_en: str | None = None
+    department: str | None = None
+    statement: str | None = None
+    statement_en: str | None = None
+
+
 class ConsentOut(Out):
     id: str
     matter: str
@@ -32,6 +47,7 @@ class ConsentOut(Out):
     matter_name_en: str | None = None
     requester: RequesterOut
     licences: list[RequestedLicenceOut]
+    uses: list[UseOut] = Field(default_factory=list)
     expires_at: str
     created_at: str
     decided_at: str | None = None

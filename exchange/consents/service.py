@@ -8,12 +8,13 @@ approved consent past ``expires_at`` reads as ``expired``.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import Catalogue, Matter
+from schemas.catalogue import Catalogue, Material, Matter
 
 from ..context import AppContext
 from ..kit.errors import Conflict, InvalidInput, NotFound
@@ -42,6 +43,29 @@ def requested_for(matter: Matter) -> dict[str, list[str]]:
         for alt in material.satisfied_by:
             out.setdefault(alt.licence_type, set()).update(alt.fields)
     return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def uses_for(catalogue: Catalogue, matter: Matter) -> list[dict[str, Any]]:
+    """Everything beside licences that the citizen's consent to this matter covers, for the consent request."""
+    out: list[dict[str, Any]] = []
+    for m in matter.materials:
+        if m.instant_proof is not None:
+            pt = catalogue.proof_types[m.instant_proof]
+            out.append({"material": m.id, "mode": "instant_proof", "what": pt.name, "what_en": pt.name_en})
+        if m.department_check is not None:
+            dept = catalogue.departments.get(m.department_check.department)
+            out.append({"material": m.id, "mode": "department_check", "what": m.department_check.name,
+                        "what_en": m.name_en, "department": dept.name if dept else m.department_check.department})
+        if m.archive is not None:
+            out.append({"material": m.id, "mode": "archive", "what": m.name, "what_en": m.name_en})
+        if m.commitment is not None:
+            out.append({"material": m.id, "mode": "commitment", "what": m.name, "what_en": m.name_en,
+                        "statement": m.commitment.statement, "statement_en": m.commitment.statement_en})
+    return out
+
+
+def commitments_of(matter: Matter) -> list[Material]:
+    return [m for m in matter.materials if m.commitment is not None]
 
 
 def allowed(catalogue: Catalogue, consent: Consent) -> dict[str, list[str]]:
@@ -97,6 +121,7 @@ def consent_view(ctx: AppContext, consent: Consent, clerk: Clerk | None, now: da
         "requester": {"clerk": clerk.display_name if clerk else None, "hall": clerk.hall if clerk else None,
                       "window": clerk.window if clerk else None},
         "licences": licences_view(ctx.catalogue, allowed(ctx.catalogue, consent)),
+        "uses": uses_for(ctx.catalogue, matter) if matter else [],
         "expires_at": _aware(consent.expires_at).isoformat(),
         "created_at": _aware(consent.created_at).isoformat(),
         "decided_at": _aware(consent.decided_at).isoformat() if consent.decided_at else None,
@@ -150,6 +175,13 @@ def decide(ctx: AppContext, session: Session, holder_hash: str, consent_id: str,
     session.flush()
     usage.record(session, holder_hash, "consent_approved" if decision == "approve" else "consent_declined",
                  CITIZEN, matter_key=consent.matter_key, subject=_subject(consent))
+    matter = ctx.catalogue.matters.get(consent.matter_key)
+    if decision == "approve" and matter is not None:
+        for m in commitments_of(matter):  # 告知承诺: approving confirms the statements shown
+            assert m.commitment is not None  # noqa: S101 - commitments_of filters
+            usage.record(session, holder_hash, "commitment_confirmed", CITIZEN, matter_key=consent.matter_key,
+                         subject={"consent_id": consent.id, "material": m.id, "statement": m.commitment.statement,
+                                  "statement_sha256": hashlib.sha256(m.commitment.statement.encode()).hexdigest()})
     clerk = repository.clerks_by_id(session, {consent.clerk_id}).get(consent.clerk_id)
     return consent_view(ctx, consent, clerk, now)
 

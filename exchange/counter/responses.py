@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..consents.responses import RequestedLicenceOut
+from pydantic import Field
+
+from ..archive.responses import ArchiveItemOut
+from ..consents.responses import RequestedLicenceOut, UseOut
 from ..kit.responses import Out
 
 
@@ -32,11 +35,34 @@ class ScanOut(Out):
     matter_name: str
     expires_at: str
     requested: list[RequestedLicenceOut]
+    uses: list[UseOut] = Field(default_factory=list)
 
 
 class SatisfiedByOut(Out):
-    type: str
-    licence_id: str
+    """What satisfied a material; which keys are present depends on ``how``: ``licence`` (type, type_name,
+    licence_id), ``instant_proof`` (proof_id, type, type_name), ``department_check`` (check, name, department,
+    department_name, source, result, detail, signed — a JWS by the department's seal key), ``archive``
+    (archive_id, title, accepted_by, media_type, sha256), ``commitment`` (statement, consent_id,
+    confirmed_at)."""
+
+    type: str | None = None
+    type_name: str | None = None
+    licence_id: str | None = None
+    proof_id: str | None = None
+    check: str | None = None
+    name: str | None = None
+    department: str | None = None
+    department_name: str | None = None
+    source: str | None = None
+    result: bool | None = None
+    detail: str | None = None
+    signed: str | None = None
+    archive_id: str | None = None
+    title: str | None = None
+    accepted_by: str | None = None
+    statement: str | None = None
+    consent_id: str | None = None
+    confirmed_at: str | None = None
 
 
 class ChecklistItemOut(Out):
@@ -45,6 +71,9 @@ class ChecklistItemOut(Out):
     name_en: str | None = None
     required: bool
     satisfied: bool
+    how: str | None = Field(default=None, description="licence | instant_proof | department_check | archive | "
+                            "commitment; None while unsatisfied")
+    modes: list[str] = Field(default_factory=list)
     by: SatisfiedByOut | None = None
     electronic: bool
 
@@ -53,6 +82,7 @@ class CaseOut(Out):
     case_id: str
     matter: str
     matter_name: str
+    case_status: str | None = None
     consent_id: str | None = None
     consent_status: str | None = None
     consent_expires_at: str | None = None
@@ -83,3 +113,9 @@ class PullOut(Out):
     licences: list[PulledLicenceOut]
     checklist: list[ChecklistItemOut]
     remaining: list[str]
+
+
+class CompletedCaseOut(Out):
+    case_id: str
+    status: str
+    filed: list[ArchiveItemOut]

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from ..archive.responses import ArchiveItemOut
 from ..auth import clerk as auth
 from ..auth.clerk import CounterClerk
 from ..deps import ClientIp, Ctx, DbSession, Limits
@@ -12,7 +13,7 @@ from ..kit.errors import Unauthenticated
 from ..kit.ratelimit import too_many
 from ..usage.refusals import keep_refusals
 from . import service
-from .responses import CaseOut, ClerkLoginOut, PullOut, ScanOut
+from .responses import CaseOut, ClerkLoginOut, CompletedCaseOut, PullOut, ScanOut
 
 router = APIRouter(prefix="/api/v1/counter", tags=["counter"])
 
@@ -68,3 +69,37 @@ def pull_licences(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: Ca
     """403 with CONSENT_PENDING / CONSENT_DECLINED / CONSENT_WITHDRAWN / CONSENT_EXPIRED or NOT_CASE_OWNER."""
     with keep_refusals(session):
         return service.pull(ctx, session, clerk, case_id)
+
+
+ItemId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
+
+
+@router.post("/cases/{case_id}/materials", operation_id="upload_case_material", status_code=201,
+             response_model=ArchiveItemOut,
+             summary="Upload a material for the case's citizen (raw body: PDF, JPEG or PNG) into their archive")
+async def upload_case_material(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId,
+                               request: Request,
+                               material_type: Annotated[str, Query(min_length=1, max_length=64,
+                                                                   pattern=r"^[a-z][a-z0-9_]*$")],
+                               title: Annotated[str | None, Query(max_length=120)] = None) -> dict[str, Any]:
+    """413 FILE_TOO_LARGE, 415 WRONG_CONTENT_TYPE, 422 POLYGLOT_FILE / PDF_ACTIVE_CONTENT; nothing stored."""
+    data = await request.body()
+    with keep_refusals(session):
+        return service.upload_case_material(ctx, session, clerk, case_id, material_type=material_type, title=title,
+                                            data=data, declared_type=request.headers.get("content-type"))
+
+
+@router.post("/cases/{case_id}/materials/{item_id}/accept", operation_id="accept_case_material",
+             response_model=ArchiveItemOut,
+             summary="Accept an uploaded material after checking it against the original: reusable later")
+def accept_case_material(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId,
+                         item_id: ItemId) -> dict[str, Any]:
+    with keep_refusals(session):
+        return service.accept_case_material(ctx, session, clerk, case_id, item_id)
+
+
+@router.post("/cases/{case_id}/complete", operation_id="complete_case", response_model=CompletedCaseOut,
+             summary="Complete a pulled case: its materials are filed into the citizen's e-archive")
+def complete_case(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId) -> dict[str, Any]:
+    with keep_refusals(session):
+        return service.complete_case(ctx, session, clerk, case_id)

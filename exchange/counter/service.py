@@ -25,10 +25,11 @@ from schemas.catalogue import Matter
 from verifier.licence import verify_licence
 from verifier.sdjwt import select_disclosures
 
+from ..archive import service as archive
 from ..auth.clerk import ClerkCaller
 from ..consents import service as consents
 from ..context import AppContext
-from ..kit.errors import Forbidden, InvalidInput, NotFound
+from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import CounterCase, Licence
@@ -37,7 +38,7 @@ from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.refusals import UNATTRIBUTED, refuse
 from ..usage.service import Actor
-from . import repository
+from . import materials, repository
 
 CASE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 MATTER_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -92,7 +93,8 @@ def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str,
                  subject={**subject, "licences": sorted(consent.requested)})
     return {"case_id": case.id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
             "matter_name": matter.name, "expires_at": consent.expires_at.isoformat(),
-            "requested": consents.licences_view(ctx.catalogue, consent.requested)}
+            "requested": consents.licences_view(ctx.catalogue, consent.requested),
+            "uses": consents.uses_for(ctx.catalogue, matter)}
 
 
 def _own_case(session: Session, clerk: ClerkCaller, case_id: str, op: str) -> CounterCase:
@@ -104,18 +106,6 @@ def _own_case(session: Session, clerk: ClerkCaller, case_id: str, op: str) -> Co
                      holder_hash=case.holder_hash, action="pull_refused", actor=actor(clerk),
                      matter_key=case.matter_key, subject={"case_id": case.id, "op": op})
     return case
-
-
-def checklist(matter: Matter, satisfied: dict[str, str]) -> list[dict[str, Any]]:
-    """``satisfied``: licence type key → licence id of a valid licence of that type."""
-    out = []
-    for material in matter.materials:
-        by = next(({"type": alt.licence_type, "licence_id": satisfied[alt.licence_type]}
-                   for alt in material.satisfied_by if alt.licence_type in satisfied), None)
-        out.append({"material": material.id, "name": material.name, "name_en": material.name_en,
-                    "required": material.required, "satisfied": by is not None, "by": by,
-                    "electronic": bool(material.satisfied_by)})
-    return out
 
 
 def _remaining(items: list[dict[str, Any]]) -> list[str]:
@@ -146,8 +136,8 @@ def get_case(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str
                                                                                            consent))).items():
             if effective_status(row) == "valid":
                 satisfied[key] = row.licence_id
-    items = checklist(matter, satisfied)
-    return {"case_id": case.id, "matter": matter.key, "matter_name": matter.name,
+    items = materials.checklist(ctx, matter, satisfied, consent=consent if status == "approved" else None)
+    return {"case_id": case.id, "matter": matter.key, "matter_name": matter.name, "case_status": case.status,
             "consent_id": consent.id if consent else None, "consent_status": status,
             "consent_expires_at": consent.expires_at.isoformat() if consent else None,
             "requested": consents.licences_view(ctx.catalogue, consents.allowed(ctx.catalogue, consent))
@@ -193,6 +183,7 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
     now = datetime.now(UTC)
     licences: list[dict[str, Any]] = []
     satisfied: dict[str, str] = {}
+    presentations: dict[str, str] = {}
     for type_key, fields in permitted.items():
         row = rows.get(type_key)
         if row is None:
@@ -203,17 +194,65 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
         disclosed = {k: v for k, v in result.disclosed.items() if k in fields}
         if result.valid:
             satisfied[type_key] = row.licence_id
+            presentations[type_key] = presentation
         licences.append({
             "licence_id": row.licence_id, "type": type_key, "type_name": lt.name,
             "issuer": result.issuer, "presentation": presentation,
             "verification": {"valid": result.valid, "codes": list(result.codes), "verdict": result.verdict},
             "fields": disclosed,
         })
-    items = checklist(matter, satisfied)
     case.status = "pulled"
     usage.record(session, consent.holder_hash, "pull", actor(clerk), matter_key=matter.key, subject={
         "case_id": case.id, "consent_id": consent.id,
         "licences": [{"licence_id": lic["licence_id"], "type": lic["type"], "fields": sorted(lic["fields"])}
                      for lic in licences]})
+    holder_rows = licence_service.for_holder(session, consent.holder_hash)
+    items = materials.evaluate(ctx, session, case=case, matter=matter, consent=consent, clerk=actor(clerk),
+                               licences=satisfied, presentations=presentations, rows=holder_rows)
     return {"case_id": case.id, "matter": matter.key, "licences": licences, "checklist": items,
             "remaining": _remaining(items)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Materials at the counter: uploads for the case, acceptance, completion (the case files into the archive)
+# --------------------------------------------------------------------------------------------------
+
+
+def _case_with_consent(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str, op: str
+                       ) -> tuple[CounterCase, Matter]:
+    case = _own_case(session, clerk, case_id, op)
+    matter = _matter(ctx, case.matter_key)
+    consent = consents.for_case(session, case.id)
+    if consent is None or consents.effective_status(consent) != "approved" or case.holder_hash is None:
+        raise Forbidden("the citizen's consent for this case is needed", code="CONSENT_REQUIRED")
+    return case, matter
+
+
+def upload_case_material(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str, *,
+                         material_type: str, title: str | None, data: bytes, declared_type: str | None
+                         ) -> dict[str, Any]:
+    """The counter uploads a material for the case's citizen (e.g. the photo); the clerk accepts it next."""
+    case, matter = _case_with_consent(ctx, session, clerk, case_id, "upload_material")
+    assert case.holder_hash is not None  # noqa: S101 - checked above
+    return archive.upload_material(ctx, session, holder_hash=case.holder_hash, material_type=material_type,
+                                   title=title, data=data, declared_type=declared_type, uploader=actor(clerk),
+                                   case_id=case.id, matter_key=matter.key)
+
+
+def accept_case_material(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str, item_id: str
+                         ) -> dict[str, Any]:
+    case, _ = _case_with_consent(ctx, session, clerk, case_id, "accept_material")
+    return archive.accept_material(ctx, session, item_id=item_id, clerk=actor(clerk), holder_hash=case.holder_hash)
+
+
+def complete_case(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
+    """Close a pulled case: its materials are filed into the citizen's archive (kept for the case retention)."""
+    case, matter = _case_with_consent(ctx, session, clerk, case_id, "complete")
+    if case.status != "pulled":
+        raise Conflict("pull the materials before completing the case", code="CASE_NOT_PULLED")
+    assert case.holder_hash is not None  # noqa: S101 - checked above
+    filed = archive.file_case(ctx, session, holder_hash=case.holder_hash, case_id=case.id, matter_key=matter.key,
+                              clerk=actor(clerk))
+    case.status = "completed"
+    session.flush()
+    return {"case_id": case.id, "status": case.status, "filed": filed}

@@ -184,7 +184,7 @@ def too_many(retry_after: int, what: str = "requests", *, field: str | None = No
         field=field, retry_after=retry_after)
 
 
-RULES: tuple[str, ...] = ("face_client", "face_id_client", "face_fail_throttle", "login_user",
+RULES: tuple[str, ...] = ("face_client", "face_id_client", "face_id_new", "face_fail_throttle", "login_user",
                           "login_client", "token_client", "public_client")
 
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from exchange import models  # noqa: F401  (registers the tables)
+from exchange.archive import models as _archive_models  # noqa: F401  (registers the archive tables)
 from exchange.kit.db import Base, make_engine
 
 config = context.config

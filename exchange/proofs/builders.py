@@ -67,6 +67,22 @@ WORDING: Mapping[str, Wording] = {
 }
 
 
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _template_wording(pt: ProofType) -> Wording:
+    """Wording from the proof type's catalogue ``template`` ({field} placeholders), or neutral wording."""
+    t = pt.template
+    if t is None:
+        return Wording()
+
+    def values(d: HolderData) -> _Values:
+        return _Values({**{k: str(v) for k, v in d.fields.items()}, "name": d.name})
+
+    return Wording(body=lambda d: tuple(b.format_map(values(d)) for b in t.body),
+                   result=lambda d: t.result.format_map(values(d)))
 #: The footer says how the proof came about: generated at once from department data, or issued after review.
 FOOTERS: Mapping[str, str] = {
     "instant": "本证明由电子证照共享平台根据部门数据即时生成，加盖电子印章，与纸质证明具有同等效力。",
@@ -165,7 +181,7 @@ def build(
             "rows": printed_rows,
         }
 
-    wording = WORDING.get(pt.key, Wording())
+    wording = WORDING.get(pt.key) or _template_wording(pt)
     local = local_time(issued_at)
     doc = ProofDocument(
         title=pt.name,

@@ -8,7 +8,7 @@ of column values in ``tables``. Laying them out on the page is :mod:`exchange.pr
 Composition: :func:`install` puts a data source into ``AppContext.proof_source`` (the app factory and the CLI call
 :func:`install_default`, which wires the demo adapter when the data directory holds a demo city, i.e.
 ``<data_dir>/demo.json``). :func:`data_source` is what services call. The demo adapter
-(:class:`DemoRecordsSource`) wraps ``issuers.records.SystemOfRecord`` regenerated from the stored seed; it imports
+(:class:`DemoRecordsSource`) wraps ``issuers.demo.SystemOfRecord`` regenerated from the stored seed; it imports
 ``issuers`` lazily, only when built, because the demo composition plays the departments too.
 """
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DEMO_FILE = "demo.json"
 
 __all__ = [
+    "CheckResult",
     "DataSource",
     "DataSourceUnavailable",
     "DemoRecordsSource",
@@ -68,6 +69,18 @@ class HolderData:
     findings: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """A department's answer to a data check (部门核验): yes/no and what its system says, in short."""
+
+    check: str
+    name: str
+    department_id: str
+    source: str
+    result: bool
+    detail: str
+
+
 @runtime_checkable
 class DataSource(Protocol):
     """The departments' systems of record as the proof service sees them."""
@@ -80,6 +93,9 @@ class DataSource(Protocol):
 
         ``context`` carries request facts some proofs print (``purpose``, ``matter``, ``details.*``).
         """
+
+    def department_check(self, check_key: str, id_number: str) -> CheckResult | None:
+        """The department's yes/no for data check ``check_key`` about ``id_number``; None: unknown check."""
 
 
 def install(ctx: AppContext, source: DataSource) -> None:
@@ -126,7 +142,7 @@ def _yuan(value: Decimal) -> str:
 
 
 class DemoRecordsSource:
-    """Adapter over ``issuers.records.SystemOfRecord`` (the synthetic departments of the demo city)."""
+    """Adapter over ``issuers.demo.SystemOfRecord`` (the synthetic departments of the demo city)."""
 
     def __init__(self, records: Any, *, city: str = "长沙市") -> None:
         self.records = records
@@ -134,7 +150,7 @@ class DemoRecordsSource:
 
     @classmethod
     def from_file(cls, path: Path, *, city: str = "长沙市") -> DemoRecordsSource:
-        from issuers.records import SystemOfRecord  # the demo plays the departments: see module docstring
+        from issuers.demo import SystemOfRecord  # the demo plays the departments: see module docstring
 
         spec = json.loads(path.read_text(encoding="utf-8"))
         records = SystemOfRecord.generate(seed=int(spec["seed"]), citizens=int(spec["citizens"]))
@@ -150,9 +166,39 @@ class DemoRecordsSource:
             return None
         handler = getattr(self, f"_{proof_type}", None)
         if handler is None:
-            return None
+            return self._from_register(proof_type, c)
         result: HolderData | None = handler(c, context)
         return result
+
+    def _persona(self, c: Any) -> int | None:
+        from issuers.demo import PERSONAS
+
+        return c.index if c.index < len(PERSONAS) and PERSONAS[c.index].id_number == c.id_number else None
+
+    def _from_register(self, proof_type: str, c: Any) -> HolderData | None:
+        from issuers.demo import registers
+
+        e = registers.proof_entry(proof_type, self._persona(c))
+        if e is None:
+            return None
+        identity = {"name": c.name, "sex": c.sex, "id_number": c.id_number, "birth_date": _d(c.birth_date),
+                    "ethnicity": c.ethnicity}
+        return HolderData(proof_type=proof_type, department_id=e.department_id, id_number=c.id_number,
+                          name=c.name, fields={**identity, **e.fields}, tables=e.tables,
+                          extracted_by=e.extracted_by)
+
+    def department_check(self, check_key: str, id_number: str) -> CheckResult | None:
+        """部门核验: the department's yes/no for ``check_key`` about this person (None: no such check)."""
+        from issuers.demo import registers
+
+        c = self.records.citizen(id_number)
+        answer = registers.check(check_key, None if c is None else self._persona(c))
+        if answer is None:
+            return None
+        if c is None:
+            return CheckResult(check_key, answer.name, answer.department_id, answer.source, False, "未查询到该人员")
+        return CheckResult(check_key, answer.name, answer.department_id, answer.source, answer.result,
+                           answer.detail)
 
     # -- one method per proof type -----------------------------------------------------------------
     def _realty_query(self, c: Any, context: Mapping[str, str]) -> HolderData:

@@ -16,6 +16,7 @@ class ProofSummaryOut(Out):
     proof_id: str
     type: str
     type_name: str
+    mode: str | None = None  # instant | reviewed (online-issued)
     issuer: IssuerOut
     status: str
     issued_at: str

@@ -235,6 +235,7 @@ def summary(ctx: AppContext, row: Proof) -> dict[str, Any]:
     dept = ctx.catalogue.departments.get(row.department_id)
     return {
         "proof_id": row.id, "type": row.type_key, "type_name": pt.name if pt else row.type_key,
+        "mode": pt.mode if pt else None,
         "type_name_en": pt.name_en if pt else row.type_key,
         "issuer": {"id": row.department_id, "name": dept.name if dept else row.department_id,
                    "name_en": dept.name_en if dept else row.department_id},

@@ -27,6 +27,8 @@ ACTIONS = frozenset({
     "scan_refused", "consent_requested", "consent_approved", "consent_declined", "consent_withdrawn",
     "pull", "pull_refused", "proof_created", "proof_printed", "proof_downloaded", "proof_viewed", "proof_verified",
     "proof_applied", "proof_reviewed", "kiosk_view",
+    "material_uploaded", "material_accepted", "material_reused", "material_downloaded", "material_deleted",
+    "materials_satisfied", "department_check", "commitment_confirmed", "case_filed",
 })
 
 

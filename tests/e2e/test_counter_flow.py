@@ -45,7 +45,7 @@ from tests.fixtures.y4m import qr_frames, write_y4m
 
 pytestmark = pytest.mark.e2e
 
-PERSONA_ID = "430102197805120625"  # issuers.records.PERSONAS[0], 李建华, person A's face (astronaut)
+PERSONA_ID = "430102197805120625"  # issuers.demo.PERSONAS[0], 李建华, person A's face (astronaut)
 PERSONA_NAME_MASKED = "李**"
 MATTER = "teacher_qualification_recognition"
 MATTER_NAME = "教师资格认定"
@@ -273,19 +273,26 @@ def test_counter_flow_face_login_qr_scan_consent_pull(
     expect(case).to_have_attribute("data-status", "pulled", timeout=15_000)
     expect(counter.get_by_test_id("case-status")).to_contain_text("全部核验通过")
     received = counter.get_by_test_id("received-licence")
-    expect(received).to_have_count(3)
-    expect(counter.get_by_test_id("verdict")).to_have_text(["核验通过", "核验通过", "核验通过"])
+    expect(received).to_have_count(4)
+    expect(counter.get_by_test_id("verdict")).to_have_text(["核验通过", "核验通过", "核验通过", "核验通过"])
     licences_box = counter.get_by_test_id("case-licences")
     for text in ("居民身份证", "居民户口簿", "学历证书", "李建华", "长沙民政职业技术学院", "学校名称"):
         expect(licences_box).to_contain_text(text)
     checklist = counter.get_by_test_id("checklist")
-    expect(counter.get_by_test_id("checklist-summary")).to_have_text("必需材料 8 项：已满足 3 项，还需 5 项。")
-    for material in ("identity", "residence", "diploma"):
+    # issue 12: e-licences, department checks and the commitment leave exactly one material: the photo
+    expect(counter.get_by_test_id("checklist-summary")).to_have_text("必需材料 8 项：已满足 7 项，还需 1 项。")
+    expect(checklist.locator("li")).to_have_count(8)
+    for material in ("identity", "residence", "diploma", "mandarin_certificate", "exam_certificate", "health_check",
+                     "commitment"):
         expect(checklist.locator(f'li[data-material="{material}"]')).to_have_attribute("data-satisfied", "1")
         expect(checklist.locator(f'li[data-material="{material}"]')).to_contain_text("✔")
-    expect(checklist.locator('li[data-material="health_check"]')).to_contain_text("✘")
-    expect(checklist.locator('li[data-material="health_check"]')).to_contain_text("需现场提交")
+    expect(checklist.locator('li[data-satisfied="0"]')).to_have_count(1)
+    expect(checklist.locator('li[data-material="photo"]')).to_contain_text("✘")
+    expect(checklist.locator('li[data-material="photo"]')).to_contain_text("需现场提交")
     expect(checklist.locator('li[data-material="diploma"]')).to_contain_text("已由电子证照“学历证书”满足")
+    expect(checklist.locator('li[data-material="health_check"]')).to_contain_text("部门核验通过（长沙市卫生健康委员会）")
+    expect(checklist.locator('li[data-material="exam_certificate"]')).to_contain_text("部门核验通过（长沙市教育局）")
+    expect(checklist.locator('li[data-material="commitment"]')).to_contain_text("告知承诺")
     screenshot(counter, "flow-counter-03-pulled")
 
     # 6. the citizen's usage log says who received what, where, for which matter

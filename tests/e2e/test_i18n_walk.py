@@ -40,7 +40,7 @@ RAW_KEY_RE = re.compile(r"\b(?:js|site|footer|common|landing|citizen|counter|kio
                         r"\.[a-z_]+(?:\.[A-Za-z_]+)*\b")
 SNAKE_RE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 ENGLISH_SENTENCE_RE = re.compile(r"[A-Za-z]{2,}(?:[ ,'’-]+[A-Za-z]{2,}){2,}")
-ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+ISO_RE = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?(?![\w-])")  # ISO dates and times
 CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 

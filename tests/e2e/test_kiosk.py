@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from issuers.records import PERSONAS
+from issuers.demo import PERSONAS
 from schemas.identifiers import mask_citizen_id, mask_name
 from testkit.faces import Direction, head_turn_frames
 from tests.fixtures.y4m import write_y4m

@@ -91,3 +91,37 @@ def test_kiosk_portrait_lockdown_and_idle_warning_on_the_preview(
     assert page.get_by_test_id("lang-switch").is_visible()
     screenshot(page, "i13-kiosk-05-idle-logged-out", full_page=False)
     page.console.assert_clean()
+
+
+def test_kiosk_in_english_after_login_speaks_english(
+    live_server: str, browser_factory: Any, new_page: Any, screenshot: Any, tmp_path: Path
+) -> None:
+    """The logged-in kiosk in English: licence and proof names in English, no Chinese label where an English
+    one exists (the check of test_i18n_walk.py, on the pages only a face login reaches)."""
+    from tests.e2e.test_i18n_walk import (
+        catalogue_names_with_english,
+        problems_en,
+        visible_leaves,
+        visible_text,
+        zh_labels_with_english,
+    )
+
+    browser = browser_factory(head_turn_video(tmp_path / "head-turn-left.y4m"))
+    page = new_page(browser, viewport=PORTRAIT, locale="en-GB")
+    pin_challenge(page)
+    page.goto(f"{live_server}/kiosk?lang=en")
+    face_login(page)
+    page.locator('[data-testid="proof-types"] button').first.wait_for()
+    labels, names = zh_labels_with_english(), catalogue_names_with_english()
+    report = {}
+    for tab in ("proofs", "licences", "history"):
+        page.get_by_test_id(f"tab-{tab}").click()
+        if tab == "licences":
+            page.locator('[data-testid="licence"]').first.wait_for()
+        found = problems_en(visible_text(page), visible_leaves(page), labels, names)
+        if found:
+            report[tab] = found
+        screenshot(page, f"i13-kiosk-en-{tab}", full_page=False)
+    assert "Property ownership proof" in page.get_by_test_id("proof-type-realty_query").inner_text()
+    assert not report, report
+    page.console.assert_clean()

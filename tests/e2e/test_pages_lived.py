@@ -57,7 +57,7 @@ def demo_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
 def citizen_session(server: LiveServer, index: int = PERSONA) -> tuple[str, str]:
     """(token, id number) of a citizen session as a face login mints it."""
     from exchange.auth.citizen import encrypt_id, issue_session
-    from issuers.records import PERSONAS
+    from issuers.demo import PERSONAS
 
     ctx = server.app.state.ctx
     number = PERSONAS[index].id_number

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from issuers.records import PERSONAS
+from issuers.demo import PERSONAS
 from testkit.faces import Direction, Person, head_turn_frames, to_jpeg
 from tests.e2e.test_kiosk import demo_app_builder
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from issuers.records import PERSONAS
+from issuers.demo import PERSONAS
 from schemas.identifiers import mask_citizen_id
 from tests.e2e.test_kiosk import demo_app_builder
 from tests.e2e.test_proof_review import api_face_token

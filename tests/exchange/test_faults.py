@@ -36,7 +36,7 @@ from exchange.counter.provision import demo_clerk_passwords
 from exchange.models import Consent, CounterCase, UsageEntry
 from exchange.provision import provision
 from exchange.usage import service as usage_service
-from issuers.records import SystemOfRecord
+from issuers.demo import SystemOfRecord
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -56,10 +56,10 @@ def free_port() -> int:
 class ThrowawayPostgres:
     """initdb into a temp dir, run on a free port as the ``postgres`` user; stopped and removed at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
         if not (PG_BIN / "initdb").exists():
             pytest.skip(f"no PostgreSQL binaries in {PG_BIN}")
-        self.root = Path(tempfile.mkdtemp(prefix="licex-pg-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="licex-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
         self._as_postgres = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
@@ -321,10 +321,10 @@ def test_kill_one_worker_mid_pull_leaves_nothing_partial(pg: ThrowawayPostgres, 
 
 @pytest.fixture
 def small_mount() -> Iterator[Path]:
-    """A real 48 MB tmpfs: it can be filled, and remounted read-only (needs root; skipped otherwise)."""
+    """A real 160 MB tmpfs: it can be filled, and remounted read-only (needs root; skipped otherwise)."""
     where = Path(tempfile.mkdtemp(prefix="licex-mnt-"))
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(where)], capture_output=True,
-                          check=False)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m,mode=0755", "tmpfs", str(where)],
+                          capture_output=True, check=False)
     if done.returncode != 0:
         where.rmdir()
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
@@ -405,3 +405,51 @@ def _proof_count(ctx: AppContext) -> int:
 
     with ctx.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Proof)) or 0)
+
+
+def test_full_postgres_disk_when_sealing_is_a_clear_503(small_mount: Path, tmp_path: Path) -> None:
+    """PostgreSQL's own data directory runs out of space while a proof is sealed and stored."""
+    from fastapi.testclient import TestClient
+
+    from exchange.app import create_app
+
+    pg = ThrowawayPostgres(small_mount)
+    try:
+        settings = Settings(data_dir=tmp_path / "data", database_url=pg.url, demo=True,
+                            public_base_url="http://testserver")
+        provision(settings, demo=True, citizens=CITIZENS)
+        ctx = AppContext.build(settings)
+        try:
+            number = SystemOfRecord.generate(seed=2024, citizens=CITIZENS).citizens[3].id_number
+            token = issue_session(ctx, holder_hash=ctx.protector.holder_hash(number),
+                                  enc=encrypt_id(ctx, number), method="test").token
+            headers = {"Authorization": f"Bearer {token}"}
+            with TestClient(create_app(settings, context=ctx), raise_server_exceptions=False) as client:
+                def make() -> Any:
+                    return client.post("/api/v1/proofs", json={"type": "realty_query"}, headers=headers)
+
+                assert make().status_code == 201
+                before = _proof_count(ctx)
+                filler = _fill(small_mount)
+                try:
+                    answers = [make() for _ in range(3)]  # the first may still fit in a page already there
+                finally:
+                    filler.unlink()
+                statuses = [a.status_code for a in answers]
+                assert 500 not in statuses and 503 in statuses, [a.text[:200] for a in answers]
+                for a in answers:
+                    if a.status_code == 503:
+                        assert a.json()["error"] == "UNAVAILABLE" and a.headers["Retry-After"]
+                made_while_full = statuses.count(201)
+                print(f"\nPostgreSQL disk full: {statuses}")
+                deadline = time.monotonic() + 120  # PostgreSQL may have restarted itself; it comes back
+                again = make()
+                while again.status_code == 503 and time.monotonic() < deadline:
+                    time.sleep(2)
+                    again = make()
+                assert again.status_code == 201, again.text
+                assert _proof_count(ctx) == before + made_while_full + 1  # no half-stored proof
+        finally:
+            ctx.close()
+    finally:
+        pg.destroy()

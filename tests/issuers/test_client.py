@@ -27,9 +27,9 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from issuers.client import ExchangeClient, PushError
+from issuers.demo import LicenceDraft, SystemOfRecord
 from issuers.department import DepartmentSigner
 from issuers.pki import cert_fingerprint, cert_from_der, create_root_ca
-from issuers.records import LicenceDraft, SystemOfRecord
 from schemas.canonical import b64u_decode
 from schemas.catalogue import load_catalogue
 

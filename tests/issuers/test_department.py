@@ -14,9 +14,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from issuers.demo import PERSONAS, LicenceDraft, SystemOfRecord
 from issuers.department import DepartmentSigner, SigningError
 from issuers.pki import PkiError, cert_fingerprint, cert_to_der, create_root_ca
-from issuers.records import PERSONAS, LicenceDraft, SystemOfRecord
 from issuers.sdjwt import deterministic_salts
 from schemas.canonical import b64u_decode
 from schemas.catalogue import load_catalogue

@@ -11,7 +11,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from issuers.records import (
+from issuers.demo import (
     DEFAULT_AS_OF,
     PERSONAS,
     PHOTO_DIR,
@@ -286,7 +286,7 @@ def test_as_of_moves_dates() -> None:
 
 
 def test_bulk_drafts_distinct_valid_and_deterministic() -> None:
-    n = 30_000  # speed is measured by bench/, not asserted here
+    n = 30_000  # speed is measured in bench/bench_import.py, not asserted here (no timing assertions)
     ds = list(bulk_drafts(n, seed=11))
     assert len(ds) == n
     assert len({d.serial for d in ds}) == n

@@ -163,3 +163,29 @@ SAMPLE_FACES: dict[str, dict[str, Any]] = {
         "issuing_authority": "长沙市公安局雨花分局",
     },
 }
+
+
+def _catalogue_made() -> dict[str, dict[str, Any]]:
+    """The types the demo makes from the catalogue's ``examples`` (issuers/demo): one face each, for 张三 or
+    a synthetic company."""
+    from datetime import date
+
+    from issuers.demo import RECORD_TYPES
+    from issuers.demo.catalogue_licences import face_fields, org_identity, person_identity
+    from schemas.catalogue import load_catalogue
+
+    out: dict[str, dict[str, Any]] = {}
+    for key, lt in load_catalogue().licence_types.items():
+        if key in RECORD_TYPES:
+            continue
+        if lt.holder_kind == "person":
+            ident = person_identity(lt, id_number=ZHANG["id_number"], name=ZHANG["name"], sex=ZHANG["sex"],
+                                    birth=date(1990, 3, 7), ethnicity="汉族")
+        else:
+            ident = org_identity(lt, uscc="91350200776049653A", name="示例科技有限公司", legal_representative="张三",
+                                 legal_representative_id=ZHANG["id_number"])
+        out[key] = face_fields(lt, ident)
+    return out
+
+
+SAMPLE_FACES.update(_catalogue_made())

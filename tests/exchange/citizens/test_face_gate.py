@@ -1,6 +1,6 @@
 """The face gate end to end, with real faces and the real dlib models, on SQLite and PostgreSQL.
 
-Personas (issuers.records): 0 = 李建华 with person A's photo (``skimage`` astronaut) on her ID card, 1 = 周雅琴
+Personas (issuers.demo): 0 = 李建华 with person A's photo (``skimage`` astronaut) on her ID card, 1 = 周雅琴
 with person B's (Grace Hopper), 2 = 王𠇔 with a silhouette (no face on record).
 """
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from exchange.models import FaceLockout
 from tests.exchange.citizens.test_face_gate import ASTRONAUT_PERSONA, HOPPER_PERSONA, frames_for, id_of
@@ -29,7 +30,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     tmp = tmp_path_factory.mktemp(f"face-throttle-{request.param}")
     with database_url(request.param, tmp) as url:
         yield from make_env(tmp, url, request.param, face_max_failures=HARD_LOCK, face_lockout_s=600,
-                            face_fail_throttle="3/minute;5/hour")
+                            face_fail_throttle="3/minute;5/hour", rate_face_id_new="6/minute")
 
 
 def client_at(env: ExchangeEnv, address: str) -> TestClient:
@@ -102,6 +103,20 @@ def test_brute_force_against_one_id_is_throttled(env: ExchangeEnv) -> None:
         hid = env.ctx.protector.holder_hash(id_of(env, HOPPER_PERSONA))
         row = s.get(FaceLockout, hid)
         assert row is not None and row.failures == 3 and row.locked_until is None  # 3 < the hard lock
+
+
+def test_a_flood_from_many_addresses_is_limited_per_id_but_never_from_home(env: ExchangeEnv) -> None:
+    env.ctx.rate_limits = None  # fresh counters and no hard lock left by the tests above
+    with env.session() as s:
+        s.execute(delete(FaceLockout))
+        s.commit()
+    home = client_at(env, CITIZEN_HOME)
+    assert attempt(home, env, ASTRONAUT_PERSONA, "astronaut").status_code == 200
+    codes = [challenge(client_at(env, f"203.0.114.{n}"), env, ASTRONAUT_PERSONA).status_code for n in range(8)]
+    assert codes == [200] * 6 + [429] * 2, codes
+    flooded = challenge(client_at(env, "203.0.114.200"), env, ASTRONAUT_PERSONA)
+    assert flooded.json()["field"] == "id_number" and flooded.headers["Retry-After"]
+    assert challenge(home, env, ASTRONAUT_PERSONA).status_code == 200  # her own address is not counted
 
 
 def test_the_throttle_waits_grow() -> None:

@@ -22,7 +22,7 @@ LICEX = str(Path(sys.executable).parent / "licex")
 
 def _write_jsonl(env: ExchangeEnv, path: Path, n: int, *, seed: int, bad_every: int = 0) -> int:
     """Sign n bulk drafts; every bad_every-th line is a broken credential. Returns the number of good lines."""
-    from issuers.records import bulk_drafts
+    from issuers.demo import bulk_drafts
 
     signers: dict[str, object] = {}
     good = 0

@@ -8,7 +8,8 @@ import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
-import { when } from "./time.js";
+import { mountUpload, renderArchive, usesBlock } from "./archive.js";
+import { readable, when } from "./time.js";
 
 const TOKEN_KEY = "licex.citizen.token";
 const HOLDER_KEY = "licex.citizen.holder";
@@ -249,6 +250,18 @@ function enterHome(holder) {
   loadApproved();
   loadUsage();
   pollConsents();
+  loadArchive();
+}
+
+let uploadMounted = false;
+function loadArchive() {
+  const list = $("archive-list");
+  if (!list) return;
+  if (!uploadMounted) {
+    mountUpload($("archive-upload"), list, { token: token(), messageEl: $("archive-msg") });
+    uploadMounted = true;
+  }
+  renderArchive(list, { token: token(), editable: true, messageEl: $("archive-msg") });
 }
 
 function logout(reason) {
@@ -304,7 +317,7 @@ async function loadLicences() {
       const dl = el("dl", { class: "kv" });
       for (const f of lic.fields) {
         if (f.value === null || f.value === undefined) continue; // e.g. the photo: withheld by the server
-        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
+        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
       }
       const details = el("details", { class: "licence", "data-type": lic.type },
         el("summary", {},
@@ -313,7 +326,7 @@ async function loadLicences() {
         el("p", { class: "licence-meta" },
           `${msg("js.citizen.issuer")}${lic.issuer}`,
           el("br"),
-          `${msg("js.citizen.valid_until")}${lic.valid_until || msg("js.citizen.long_term")}`),
+          `${msg("js.citizen.valid_until")}${lic.valid_until ? when(lic.valid_until, false) : msg("js.citizen.long_term")}`),
         dl);
       list.append(details);
     }
@@ -352,6 +365,7 @@ function renderRequest(r) {
       el("strong", { text: pick(r, "matter_name") })),
     el("p", { class: "request-label", text: msg("js.citizen.request_licences") }),
     licencesBlock(r.licences),
+    usesBlock(r.uses),
     el("p", { class: "small-print", text: msg("js.citizen.request_expires", { time: formatTime(r.expires_at) }) }));
   const approve = el("button", { type: "button", class: "btn btn-primary", text: msg("js.citizen.approve"), "data-testid": "approve" });
   const decline = el("button", { type: "button", class: "btn", text: msg("js.citizen.decline"), "data-testid": "decline" });

@@ -8,6 +8,7 @@ import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { startQrScanner } from "./qrscan.js";
 import { el } from "./dom.js";
+import { readable } from "./time.js";
 
 const TOKEN_KEY = "licex.clerk.token";
 const CLERK_KEY = "licex.clerk.profile";
@@ -137,12 +138,17 @@ function renderMaterials() {
   const ol = el("ol", { class: "material-list" });
   for (const mat of matter.materials) {
     const alts = (mat.satisfied_by || []).map((a) => state.typeNames[a.licence_type] || a.licence_type);
+    const ways = [];
+    if (alts.length) ways.push(msg("js.counter.by_elicence", { types: alts.join(" / ") }));
+    if (mat.instant_proof) ways.push(msg("js.counter.way_instant_proof"));
+    if (mat.department_check) ways.push(msg("js.counter.way_department_check"));
+    if (mat.archive) ways.push(msg("js.counter.way_archive"));
+    if (mat.commitment) ways.push(msg("js.counter.way_commitment"));
     ol.append(el("li", {},
       el("span", { class: "material-name", text: pick(mat, "name") }),
       mat.required ? null : el("span", { class: "badge", text: msg("js.counter.optional") }),
-      el("span", { class: `material-how${alts.length ? " material-e" : ""}`,
-        text: alts.length ? msg("js.counter.by_elicence", { types: alts.join(en ? " / " : " / ") })
-          : msg("js.counter.on_paper") })));
+      el("span", { class: `material-how${ways.length ? " material-e" : ""}`,
+        text: ways.length ? ways.join(en ? "; " : "；") : msg("js.counter.on_paper") })));
   }
   box.append(ol);
 }
@@ -371,7 +377,7 @@ function fieldValue(value) {
   if (value === null || value === undefined) return "—";
   if (typeof value === "string" && value.length > 200 && /^[A-Za-z0-9+/=]+$/.test(value)) return msg("js.counter.binary");
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  return readable(value);
 }
 
 function renderLicences(licences) {
@@ -399,6 +405,23 @@ function renderLicences(licences) {
   }
 }
 
+// How a material was satisfied (the matter's data declares the ways: licence, instant proof, department
+// check, archive, commitment) and from what.
+function checklistNote(item) {
+  const by = item.by || {};
+  switch (item.satisfied ? item.how : null) {
+    case "licence": return msg("js.counter.satisfied_by", { type: state.typeNames[by.type] || by.type_name || by.type });
+    case "instant_proof": return msg("js.counter.by_instant_proof", { name: by.type_name, id: by.proof_id });
+    case "department_check": return msg("js.counter.by_department_check", { dept: by.department_name, detail: by.detail });
+    case "archive": return msg("js.counter.by_archive", { title: by.title });
+    case "commitment": return msg("js.counter.by_commitment");
+    default: break;
+  }
+  if (item.how === null && by.check) return msg("js.counter.check_no", { dept: by.department_name, detail: by.detail });
+  if ((item.modes || []).includes("archive") && !(item.modes || []).includes("licence")) return msg("js.counter.archive_none");
+  return item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+}
+
 function renderChecklist(items) {
   const box = $("case-checklist");
   const required = items.filter((i) => i.required);
@@ -408,11 +431,9 @@ function renderChecklist(items) {
       text: msg("js.counter.checklist_summary", { done, total: required.length, left: required.length - done }) }));
   const ul = el("ul", { class: "checklist" });
   for (const item of items) {
-    const by = item.by ? state.typeNames[item.by.type] || item.by.type : "";
-    const note = item.satisfied ? msg("js.counter.satisfied_by", { type: by })
-      : item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+    const note = checklistNote(item);
     ul.append(el("li", { class: item.satisfied ? "ok" : "todo", "data-material": item.material,
-      "data-satisfied": item.satisfied ? "1" : "0" },
+      "data-satisfied": item.satisfied ? "1" : "0", "data-how": item.how || "" },
       el("span", { class: "check-mark", "aria-hidden": "true", text: item.satisfied ? "✔" : "✘" }),
       el("span", { class: "sr-only", text: msg(item.satisfied ? "js.counter.done" : "js.counter.remaining") }),
       el("span", { class: "check-name", text: pick(item, "name") }),

@@ -11,7 +11,8 @@ import { api, ApiError, clearToken, fetchPdf, getToken, problem, setToken, showM
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
-import { when } from "./time.js";
+import { renderArchive } from "./archive.js";
+import { readable, when } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("kiosk");
@@ -174,7 +175,7 @@ function renderLicences(list) {
     for (const f of lic.fields || []) {
       if (f.value === null || f.value === undefined || f.value === "" || typeof f.value === "object") continue;
       dl.append(el("dt", { text: en && f.title_en ? f.title_en : f.title }),
-        el("dd", { class: f.masked ? "masked" : "", text: String(f.value) }));
+        el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
     }
     ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
       el("div", { class: "licence-head" }, el("h3", { text: (en && state.licenceNames && state.licenceNames[lic.type]) || lic.type_name }), badge(lic.status)),
@@ -211,7 +212,9 @@ function renderMyProofs(list) {
     const again = el("button", { class: "btn", type: "button", text: msg("js.kiosk.show_again") });
     again.addEventListener("click", () => showProof(p));
     ul.append(el("li", { class: "record-row", "data-testid": "my-proof", "data-proof-id": p.proof_id },
-      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status),
+      el("div", {}, el("strong", { text: (en && p.type_name_en) || p.type_name }), " ", badge(p.status), " ",
+        p.mode ? el("span", { class: "badge", "data-testid": "proof-mode", "data-mode": p.mode,
+          text: msg(p.mode === "reviewed" ? "js.kiosk.online_issued" : "js.kiosk.instant") }) : null,
         el("div", { class: "card-desc mono", text: `${p.proof_id} · ${day(p.issued_at)}` })),
       p.status === "valid" ? again : null));
   }
@@ -259,6 +262,7 @@ async function enterHome() {
     renderProofTypes(types);
     renderMyProofs(proofs);
     renderApplications(apps);
+    renderArchive($("my-materials"), { token: getToken() });
     say("");
   } catch (e) {
     say(problem(e), "error");

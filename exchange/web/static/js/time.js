@@ -24,3 +24,11 @@ export function when(iso, withTime = true) {
   if (!withTime || dateOnly) return day;
   return en ? `${day}, ${hm} (Beijing time)` : `${day} ${hm}`;
 }
+
+/** A field value as a person reads it: a bare ISO date ("2019-02-16") or date-time in the page's format; any
+ * other value (a masked date "1978-**-**", a number, a name) unchanged. */
+export function readable(value) {
+  const text = String(value);
+  return /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/.test(text)
+    ? when(text, text.length > 10) : text;
+}
