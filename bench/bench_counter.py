@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -140,10 +141,39 @@ def _start(env: dict[str, str], workers: int, naive: bool) -> tuple[subprocess.P
     raise RuntimeError("server did not start")
 
 
+FLOOR_PATH = "/static/css/kiosk-proofs.css"  # a small static file (5 KB) served by the same app
+
+
+async def _run_floor(url: str, counters: int, per_counter: int) -> dict[str, Any]:
+    """The floor: the same client and concurrency doing 4 GETs of a small static file per "flow"."""
+    flow_ms: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=counters * 2, max_keepalive_connections=counters * 2)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def counter(rounds: int, record: bool) -> None:
+            nonlocal errors
+            for _ in range(rounds):
+                start = time.perf_counter()
+                for _step in range(4):
+                    resp = await client.get(FLOOR_PATH)
+                    errors += resp.status_code != 200
+                if record:
+                    flow_ms.append((time.perf_counter() - start) * 1000)
+
+        await asyncio.gather(*(counter(1, False) for _ in range(counters)))
+        started = time.perf_counter()
+        await asyncio.gather(*(counter(per_counter, True) for _ in range(counters)))
+        elapsed = time.perf_counter() - started
+    return {"flows": len(flow_ms), "seconds": round(elapsed, 2), "flows_per_s": round(len(flow_ms) / elapsed, 1),
+            "flow_ms": {"p50": _pct(flow_ms, 0.5), "p99": _pct(flow_ms, 0.99)}, "errors": errors}
+
+
 async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters: int, per_counter: int
                      ) -> dict[str, Any]:
     flow_ms: list[float] = []
     pull_ms: list[float] = []
+    step_ms: dict[str, list[float]] = {"qr": [], "scan": [], "consent": [], "pull": []}
     errors: list[str] = []
     limits = httpx.Limits(max_connections=counters * 2, max_keepalive_connections=counters * 2)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
@@ -154,8 +184,10 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
             for _ in range(rounds):
                 start = time.perf_counter()
                 qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
+                t_scan = time.perf_counter()
                 scan = await client.post("/api/v1/counter/scan", headers=clerk,
                                          json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
+                t_consent = time.perf_counter()
                 if scan.status_code != 200:
                     errors.append(scan.text[:200])
                     continue
@@ -165,6 +197,10 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
                 t_pull = time.perf_counter()
                 pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
                 done = time.perf_counter()
+                if record:
+                    for name, a, b in (("qr", start, t_scan), ("scan", t_scan, t_consent),
+                                       ("consent", t_consent, t_pull), ("pull", t_pull, done)):
+                        step_ms[name].append((b - a) * 1000)
                 body = pulled.json() if pulled.status_code == 200 else {}
                 lics = body.get("licences", [])
                 if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
@@ -180,6 +216,7 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
     return {"flows": len(flow_ms), "seconds": round(elapsed, 2), "flows_per_s": round(len(flow_ms) / elapsed, 1),
             "flow_ms": {"p50": _pct(flow_ms, 0.5), "p99": _pct(flow_ms, 0.99)},
             "pull_ms": {"p50": _pct(pull_ms, 0.5), "p99": _pct(pull_ms, 0.99)},
+            "step_p50_ms": {k: _pct(v, 0.5) for k, v in step_ms.items() if v},
             "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
@@ -239,33 +276,56 @@ def main() -> None:
     parser.add_argument("--flows-per-counter", type=int, default=6)
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", action="store_true",
+                        help="a fresh schema in the PostgreSQL test database (LICEX_TEST_POSTGRES_URL)")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive server")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--qr-repeat", type=int, default=300)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="licex-bench-counter-"))
+    with contextlib.ExitStack() as stack:
+        if args.postgres and not args.database_url:
+            from testkit.databases import database_url
+
+            args.database_url = stack.enter_context(database_url("postgresql", tmp))
+        _bench(args, tmp)
+
+
+def _bench(args: argparse.Namespace, tmp: Path) -> None:
     try:
         t0 = time.perf_counter()
         env, citizens, passwords = _setup(tmp / "data", args.database_url, args.citizens)
         setup_s = time.perf_counter() - t0
         results: dict[str, Any] = {}
-        for name, naive in (("flow", False), ("flow_naive", True)):
+        runs = (("flow", False),) if args.no_naive else (("flow", False), ("flow_naive", True))
+        for name, naive in runs:
             proc, url = _start(env, args.workers, naive)
             try:
-                clerks = []
-                for i in range(args.counters):
-                    username = "clerk01" if i % 2 == 0 else "clerk02"
+                tokens = []  # one login per clerk account (logins are rate limited per username)
+                for i, username in enumerate(("clerk01", "clerk02")):
                     resp = httpx.post(url + "/api/v1/counter/login", timeout=30,
-                                      json={"username": username, "password": passwords[i % 2]})
-                    clerks.append(str(resp.json()["token"]))
+                                      json={"username": username, "password": passwords[i]})
+                    tokens.append(str(resp.json()["token"]))
+                clerks = [tokens[i % 2] for i in range(args.counters)]
+                if not naive:  # the floor before and after the flows, from the same server and client
+                    floors = [asyncio.run(_run_floor(url, args.counters, args.flows_per_counter))]
                 results[name] = asyncio.run(_run_flows(url, citizens, clerks, args.counters,
                                                        args.flows_per_counter))
+                if not naive:
+                    floors.append(asyncio.run(_run_floor(url, args.counters, args.flows_per_counter)))
+                    results["floor_static_file"] = {
+                        "path": FLOOR_PATH, "requests_per_flow": 4, "runs": floors,
+                        "flows_per_s": round(statistics.mean(f["flows_per_s"] for f in floors), 1)}
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
         results["qr"] = _qr_times(args.qr_repeat)
-        results["speedup_flows_per_s"] = round(results["flow"]["flows_per_s"]
-                                               / max(results["flow_naive"]["flows_per_s"], 1e-9), 2)
+        results["flow_vs_floor"] = round(results["flow"]["flows_per_s"]
+                                         / max(results["floor_static_file"]["flows_per_s"], 1e-9), 3)
+        if "flow_naive" in results:
+            results["speedup_flows_per_s"] = round(results["flow"]["flows_per_s"]
+                                                   / max(results["flow_naive"]["flows_per_s"], 1e-9), 2)
         print(json.dumps({
             "bench": "counter", "python": platform.python_version(), "cpus": os.cpu_count(),
             "database": "postgresql" if args.database_url else "sqlite", "server_workers": args.workers,

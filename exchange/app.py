@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                 ctx.close()
 
     logging.basicConfig(level=settings.log_level)
+    if settings.log_json:
+        from .ops.logs import configure_logging
+
+        configure_logging(settings.log_level)
     app = FastAPI(title="licex — 电子证照交换平台", version="0.1.0", description=API_DESCRIPTION,
                   lifespan=lifespan)
     if context is not None:
@@ -52,6 +56,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     _health(app)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_body_bytes,
                        overrides=_upload_limits(settings))
+    from .ops.middleware import ObservabilityMiddleware
+
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, access line, latency histogram
     return app
 
 
@@ -92,12 +99,14 @@ def _include_routers(app: FastAPI) -> None:
     from .counter.router import router as counter
     from .departments.router import router as departments
     from .licences.router import router as licences
+    from .ops.router import router as ops
     from .proofs.router import router as proofs
     from .qr.router import router as qr
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
                          counter, archive]
+    routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
         try:

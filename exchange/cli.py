@@ -72,6 +72,12 @@ def _urls(base: str) -> dict[str, str]:
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    from .ops.serving import prepare_process_metrics
+
+    prepare_process_metrics()  # before anything imports prometheus_client: one metrics directory per server
+    json_logs = os.environ.get("LICEX_LOG_JSON", "true").lower() not in ("0", "false", "no")
+    os.environ["LICEX_LOG_JSON"] = str(json_logs).lower()
+    settings = settings.model_copy(update={"log_json": json_logs})
     from .app import create_app
     from .kit.ratelimit import from_settings
 
@@ -83,9 +89,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),
                            "LICEX_PUBLIC_BASE_URL": settings.public_base_url})
         uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", access_log=False)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     rate_token_client: str = "120/minute"  # noqa: S105 - a rate, not a secret: token endpoint per address
     rate_public_client: str = "120/minute;3000/hour"  # /verify/check and /v/{id} per client address
     log_level: str = "INFO"
+    log_json: bool = False  # JSON lines with request ids (``licex serve`` turns it on)
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

@@ -44,9 +44,17 @@ def canonical_json(obj: Any) -> bytes:
 _B64U_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
 
 
+_B64U_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64U_VALUE: Final = {c: i for i, c in enumerate(_B64U_ALPHABET)}
+_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_TO_URL: Final = bytes.maketrans(b"+/", b"-_")
+#: Bits of the last character that carry no data, by ``len % 4`` (they must be zero in the canonical form).
+_UNUSED_BITS: Final = {0: 0, 2: 0x0F, 3: 0x03}
+
+
 def b64u_encode(data: bytes) -> str:
     """base64url without padding (RFC 4648 §5, as JOSE uses it)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def b64u_decode(s: str) -> bytes:
@@ -59,15 +67,15 @@ def b64u_decode(s: str) -> bytes:
         raise ValueError("b64u_decode: expected a str")
     if not _B64U_RE.fullmatch(s):
         raise ValueError("b64u_decode: invalid base64url character (padding and whitespace are not allowed)")
-    if len(s) % 4 == 1:
+    rem = len(s) % 4
+    if rem == 1:
         raise ValueError("b64u_decode: impossible length")
+    if rem and _B64U_VALUE[s[-1]] & _UNUSED_BITS[rem]:
+        raise ValueError("b64u_decode: non-canonical encoding (trailing bits set)")
     try:
-        data = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+        return binascii.a2b_base64(s.encode("ascii").translate(_TO_STD) + b"=" * (-rem % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks above
         raise ValueError(f"b64u_decode: {exc}") from exc
-    if b64u_encode(data) != s:
-        raise ValueError("b64u_decode: non-canonical encoding (trailing bits set)")
-    return data
 
 
 _B32_RE: Final = re.compile(r"[A-Z2-7]*")

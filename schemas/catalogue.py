@@ -31,6 +31,8 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from schemas.dates import add_years, age_on
+from schemas.fastcheck import FastCheck, compile_fast_check
 from schemas.identifiers import (
     IdentifierError,
     parse_citizen_id,
@@ -222,17 +224,6 @@ Validity = Annotated[
 ]
 
 
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
-
-
-def _age_on(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 _SCHEMA_CODES: Final = {
     "type": "BAD_TYPE",
     "maxLength": "BAD_LENGTH",
@@ -321,6 +312,7 @@ class LicenceType(_Model):
     sensitive: tuple[str, ...] = ()
 
     _validator: Draft202012Validator = PrivateAttr()
+    _fast_check: FastCheck | None = PrivateAttr(default=None)
     _key = field_validator("key")(_slug)
 
     @model_validator(mode="after")
@@ -387,6 +379,7 @@ class LicenceType(_Model):
         self._validator = Draft202012Validator(
             self.fields, format_checker=Draft202012Validator.FORMAT_CHECKER
         )
+        self._fast_check = compile_fast_check(self.fields)
 
     # -- reading ---------------------------------------------------------------------------------------------
     @property
@@ -418,7 +411,9 @@ class LicenceType(_Model):
         problems: list[FieldProblem] = []
         failed: set[str] = set()
         props = self.fields["properties"]
-        for err in sorted(self._validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        fast = self._fast_check
+        schema_errors = [] if fast is not None and fast(instance) else self._validator.iter_errors(instance)
+        for err in sorted(schema_errors, key=lambda e: list(e.absolute_path)):
             if err.validator == "required":
                 for name in err.validator_value:
                     if name not in instance and name not in failed:
@@ -462,7 +457,7 @@ class LicenceType(_Model):
         if isinstance(v, LongTermValidity):
             return None
         if isinstance(v, YearsValidity):
-            return _add_years(issue_date, v.years)
+            return add_years(issue_date, v.years)
         if isinstance(v, AgeBandValidity):
             if v.birth_field:
                 birth = _date_field(fields, v.birth_field)
@@ -470,15 +465,15 @@ class LicenceType(_Model):
                 birth = parse_citizen_id(
                     str(fields.get(self.holder_code_field, "")), field=self.holder_code_field
                 ).birth
-            age = _age_on(birth, issue_date)
+            age = age_on(birth, issue_date)
             if age < 0:
                 raise ValueError("issue date before the holder's birth")
             if age < 16:
-                return _add_years(issue_date, 5)
+                return add_years(issue_date, 5)
             if age <= 25:
-                return _add_years(issue_date, 10)
+                return add_years(issue_date, 10)
             if age <= 45:
-                return _add_years(issue_date, 20)
+                return add_years(issue_date, 20)
             return None
         raw = fields.get(v.field)
         if isinstance(raw, str) and raw in LONG_TERM_WORDS:

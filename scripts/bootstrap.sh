@@ -13,6 +13,7 @@ if [ "$mode" = dev ]; then
   want chromium                # real browser for the e2e tests (driven by Playwright, never downloaded)
   want poppler-utils           # pdfsig / pdftotext / pdftoppm / pdffonts used by proof tests
   want libnss3-tools           # certutil: put the city root in an NSS db so pdfsig can say "Trusted"
+  want haproxy                 # the replica test balances two `licex serve` processes (tests/deploy)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

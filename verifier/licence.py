@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from verifier.errors import MalformedInput, StatusUnavailable
-from verifier.jose import es256_verify, parse_x5c
+from verifier.jose import es256_verify, parse_x5c_certificates
 from verifier.result import Code, LicenceVerification, verdict_line
-from verifier.sdjwt import parse_sd_jwt, unpack
-from verifier.trust import TrustList, fingerprint
+from verifier.sdjwt import ParsedSdJwt, Unpacked, parse_sd_jwt, unpack
+from verifier.trust import TrustList
 
 if TYPE_CHECKING:
     from schemas.catalogue import Catalogue
 
-__all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "verify_licence"]
+__all__ = ["LEEWAY_SECONDS", "LICENCE_TYP", "VCT_PREFIX", "StatusSource", "clear_caches", "forget", "verify_licence"]
 
 LICENCE_TYP = "dc+sd-jwt"
 VCT_PREFIX = "urn:licex:licence-type:"
@@ -49,11 +49,13 @@ class _Findings:
     def __init__(self) -> None:
         self.codes: list[str] = []
         self.notes: list[str] = []
+        self.added: list[tuple[Code, str]] = []
 
     def add(self, code: Code, note: str) -> None:
         if code not in self.codes:
             self.codes.append(code)
         self.notes.append(f"{code}: {note}")
+        self.added.append((code, note))
 
 
 def _failed(code: Code, note: str, **details: Any) -> LicenceVerification:
@@ -63,6 +65,61 @@ def _failed(code: Code, note: str, **details: Any) -> LicenceVerification:
         verdict=verdict_line((code,), what=None, issuer=None, note=note),
         details={"notes": (f"{code}: {note}",), **details},
     )
+
+
+class _Memo:
+    """What one exact credential text always yields, whatever the time, trust list or status: its parse, its
+    unpacked claims and (per catalogue) the schema findings. Signature, chain, revocation, validity times,
+    authorisation and status are checked on every call; a memo only saves re-parsing the same bytes."""
+
+    __slots__ = ("parsed", "schema", "unpacked")
+
+    def __init__(self, parsed: ParsedSdJwt) -> None:
+        self.parsed = parsed
+        self.unpacked: Unpacked | MalformedInput | None = None
+        self.schema: tuple[Catalogue, list[tuple[Code, str]], dict[str, Any]] | None = None
+
+
+#: Credentials recently verified in this process (a counter pull re-verifies the same stored licences).
+#: Bounded; cleared when full. ``clear_caches()`` empties it (tests compare cold and warm results).
+_MEMO: dict[str, _Memo] = {}
+MEMO_MAX_ENTRIES = 2048
+
+
+def clear_caches(*, credentials_only: bool = False) -> None:
+    """Forget every memoised credential parse and, unless ``credentials_only``, the memoised JWS headers,
+    ``x5c`` certificates and certificate-to-root signature checks too (a fully cold verifier)."""
+    _MEMO.clear()
+    if not credentials_only:
+        from verifier import jose, sdjwt, trust
+
+        jose.clear_caches()
+        sdjwt.clear_caches()
+        trust.clear_caches()
+
+
+def forget(sd_jwt: str) -> None:
+    """Forget one credential's memoised parse (its next verification runs cold)."""
+    _MEMO.pop(sd_jwt, None)
+
+
+def _memo(sd_jwt: str) -> _Memo:
+    memo = _MEMO.get(sd_jwt) if isinstance(sd_jwt, str) else None
+    if memo is None:
+        memo = _Memo(parse_sd_jwt(sd_jwt))
+        if len(_MEMO) >= MEMO_MAX_ENTRIES:
+            _MEMO.clear()
+        _MEMO[sd_jwt] = memo
+    return memo
+
+
+def _unpacked(memo: _Memo) -> Unpacked | MalformedInput:
+    if memo.unpacked is None:
+        try:
+            memo.unpacked = unpack(memo.parsed)
+        except MalformedInput as exc:
+            memo.unpacked = exc
+    return memo.unpacked
 
 
 def _is_int(value: object) -> bool:
@@ -83,9 +140,10 @@ def verify_licence(
     at = int(moment.timestamp())
 
     try:
-        parsed = parse_sd_jwt(sd_jwt)
+        memo = _memo(sd_jwt)
     except MalformedInput as exc:
         return _failed(Code.MALFORMED, exc.detail)
+    parsed = memo.parsed
     header, payload = parsed.jws.header, parsed.payload
 
     alg = header.get("alg")
@@ -105,12 +163,12 @@ def verify_licence(
         if claim in payload and not _is_int(payload[claim]):
             return _failed(Code.MALFORMED, f"{claim} must be an integer NumericDate")
     try:
-        leaf = parse_x5c(header)[0]
+        signer = parse_x5c_certificates(header)[0]
     except MalformedInput as exc:
         return _failed(Code.MALFORMED, exc.detail)
 
-    fp = fingerprint(leaf)
-    dept = trust.department_for_certificate(leaf, "licence")
+    leaf, fp = signer.cert, signer.fingerprint
+    dept = trust.department_for_certificate(leaf, "licence", fp=fp)
     if dept is None or dept.id != iss:
         return _failed(
             Code.UNKNOWN_ISSUER,
@@ -126,10 +184,9 @@ def verify_licence(
     # Time claims, iss and vct are clear by rule (SD-JWT VC); the rest is read from the unpacked claims.
     disclosed: dict[str, Any] = {}
     claims: dict[str, Any] = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
-    try:
-        unpacked = unpack(parsed)
-    except MalformedInput as exc:
-        found.add(Code.MALFORMED, exc.detail)
+    unpacked = _unpacked(memo)
+    if isinstance(unpacked, MalformedInput):
+        found.add(Code.MALFORMED, unpacked.detail)
     else:
         disclosed = unpacked.disclosed
         claims = unpacked.claims
@@ -140,9 +197,9 @@ def verify_licence(
             )
             details["tampered_disclosures"] = tuple(names)
     signed_at = datetime.fromtimestamp(iat, UTC) if isinstance(iat, int) and iat <= at + LEEWAY_SECONDS else moment
-    if not trust.chains_to_root(leaf, at=signed_at):
+    if not trust.chains_to_root(leaf, at=signed_at, fp=fp):
         found.add(Code.CHAIN_INVALID, "signing certificate was not valid at signing time or has no trusted root")
-    revocation = trust.revocation(leaf)
+    revocation = trust.revocation(leaf, fp=fp)
     if revocation is not None:
         found.add(Code.REVOKED, f"signing key revoked ({revocation.reason})")
     if licence_type not in dept.may_issue:
@@ -171,7 +228,7 @@ def verify_licence(
                 found.add(_STATUS_CODES[state], f"status source reports {state}")
 
     if check_schema:
-        _check_schema(claims, disclosed, licence_type, vct, catalogue, found, details)
+        _check_schema_memoised(memo, claims, disclosed, licence_type, vct, catalogue, found, details)
 
     metadata = {k: v for k, v in claims.items() if k not in disclosed or k == "licence_no"}
     name = payload.get("licence_name")
@@ -190,6 +247,30 @@ def verify_licence(
         disclosed=disclosed,
         metadata=metadata,
     )
+
+
+def _check_schema_memoised(
+    memo: _Memo,
+    claims: dict[str, Any],
+    disclosed: dict[str, Any],
+    licence_type: str,
+    vct: str,
+    catalogue: Catalogue | None,
+    found: _Findings,
+    details: dict[str, Any],
+) -> None:
+    """:func:`_check_schema` once per credential and catalogue; later calls replay its findings in order."""
+    from schemas.catalogue import load_catalogue  # deferred: loading the catalogue reads data files
+
+    cat = catalogue if catalogue is not None else load_catalogue()
+    if memo.schema is None or memo.schema[0] is not cat:
+        recorder = _Findings()
+        extra: dict[str, Any] = {}
+        _check_schema(claims, disclosed, licence_type, vct, cat, recorder, extra)
+        memo.schema = (cat, recorder.added, extra)
+    for code, note in memo.schema[1]:
+        found.add(code, note)
+    details.update(memo.schema[2])
 
 
 def _check_schema(

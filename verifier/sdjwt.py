@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.canonical import b64u_encode
+from schemas.canonical import b64u_decode, b64u_encode
 from verifier.errors import MalformedInput
-from verifier.jose import CompactJws, b64u_decode_strict, json_loads_strict, parse_compact_jws
+from verifier.jose import CompactJws, json_loads_strict, parse_compact_jws
 
 __all__ = [
     "MAX_DEPTH",
@@ -26,6 +26,7 @@ __all__ = [
     "Disclosure",
     "ParsedSdJwt",
     "Unpacked",
+    "clear_caches",
     "parse_sd_jwt",
     "select_disclosures",
     "unpack",
@@ -87,7 +88,11 @@ def _digest(raw: str) -> str:
 def _decode_disclosure(raw: str) -> Disclosure:
     if len(raw) > MAX_DISCLOSURE_BYTES:
         raise MalformedInput(f"a disclosure is larger than {MAX_DISCLOSURE_BYTES} bytes")
-    decoded = json_loads_strict(b64u_decode_strict(raw, what="disclosure"), what="disclosure")
+    try:
+        decoded_bytes = b64u_decode(raw)
+    except ValueError as exc:
+        raise MalformedInput("disclosure is not canonical unpadded base64url") from exc
+    decoded = json_loads_strict(decoded_bytes, what="disclosure")
     if not isinstance(decoded, list) or len(decoded) not in (2, 3):
         raise MalformedInput("a disclosure must be a JSON array of 2 or 3 elements")
     salt = decoded[0]
@@ -168,14 +173,14 @@ def unpack(parsed: ParsedSdJwt) -> Unpacked:
                     used.add(found.digest)
                     out_list.append(walk(found.value, depth + 1))
                 else:
-                    out_list.append(walk(element, depth + 1))
+                    out_list.append(walk(element, depth + 1) if isinstance(element, dict | list) else element)
             return out_list
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             for key, value in node.items():
                 if key == SD_KEY or (key == SD_ALG_KEY and depth == 0):
                     continue
-                out[key] = walk(value, depth + 1)
+                out[key] = walk(value, depth + 1) if isinstance(value, dict | list) else value
             digests = node.get(SD_KEY, [])
             if not isinstance(digests, list):
                 raise MalformedInput("_sd must be an array")
@@ -188,7 +193,8 @@ def unpack(parsed: ParsedSdJwt) -> Unpacked:
                 if found.name in out:
                     raise MalformedInput(f"disclosed claim {found.name!r} already exists")
                 used.add(found.digest)
-                out[found.name] = walk(found.value, depth + 1)
+                value = found.value
+                out[found.name] = walk(value, depth + 1) if isinstance(value, dict | list) else value
             return out
         return node
 
@@ -220,10 +226,32 @@ def _nested_digests(node: Any, depth: int = 0) -> Iterator[str]:
                 yield from _nested_digests(value, depth + 1)
 
 
+#: (credential, kept names) -> presentation: a counter pulls the same stored licences for the same matters again
+#: and again; the result is a pure function of the two. Bounded, cleared when full.
+_SELECT_MEMO: dict[tuple[str, frozenset[str]], str] = {}
+_SELECT_MEMO_MAX = 2048
+
+
+def clear_caches() -> None:
+    """Forget the memoised presentations."""
+    _SELECT_MEMO.clear()
+
+
 def select_disclosures(sd_jwt: str, keep: Collection[str]) -> str:
     """A presentation of ``sd_jwt`` that keeps only the disclosures of the top-level claims named in ``keep``
     (with any disclosures nested inside them). Other disclosures and any key-binding JWT are dropped;
     the issuer-signed JWS is unchanged. Names in ``keep`` that are absent are ignored."""
+    key = (sd_jwt, frozenset(keep))
+    cached = _SELECT_MEMO.get(key)
+    if cached is None:
+        cached = _select(sd_jwt, keep)
+        if len(_SELECT_MEMO) >= _SELECT_MEMO_MAX:
+            _SELECT_MEMO.clear()
+        _SELECT_MEMO[key] = cached
+    return cached
+
+
+def _select(sd_jwt: str, keep: Collection[str]) -> str:
     parsed = parse_sd_jwt(sd_jwt)
     wanted = set(keep)
     by_digest = parsed.by_digest

@@ -43,6 +43,7 @@ __all__ = [
     "TrustListDocument",
     "TrustedCertificate",
     "TrustedDepartment",
+    "clear_caches",
     "fingerprint",
 ]
 
@@ -239,6 +240,18 @@ class TrustListDocument:
         )
 
 
+#: (certificate fingerprint, fingerprints of the trusted roots) -> the roots that signed it. A signature check
+#: of a certificate against a root never changes, so it is done once per process for each such pair; validity
+#: times, revocation and listing are checked on every call.
+_ISSUER_CACHE: dict[tuple[str, tuple[str, ...]], tuple[x509.Certificate, ...]] = {}
+_ISSUER_CACHE_MAX = 4096
+
+
+def clear_caches() -> None:
+    """Empty the memo of certificate-to-root signature checks."""
+    _ISSUER_CACHE.clear()
+
+
 def _within_validity(cert: x509.Certificate, at: datetime) -> bool:
     return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
 
@@ -269,7 +282,9 @@ class TrustList:
         for dept in document.departments:
             for tc in dept.certificates:
                 self._by_fp.setdefault(tc.fingerprint, []).append((dept, tc.use))
-        self._issuer_cache: dict[str, tuple[x509.Certificate, ...]] = {}
+        # Which roots signed a certificate depends only on the certificate and the trusted roots, so the memo is
+        # shared by every TrustList with the same roots (the exchange re-signs its list as certificates change).
+        self._roots_key = tuple(sorted(fingerprint(root) for root in self.roots))
         self._revoked: Mapping[str, RevokedCertificate] = MappingProxyType(
             {r.fingerprint: r for r in document.revoked}
         )
@@ -356,9 +371,13 @@ class TrustList:
         """The signed form this list was loaded from (write it to a file for offline verifiers)."""
         return self._raw
 
-    def department_for_certificate(self, cert: x509.Certificate, use: str) -> TrustedDepartment | None:
-        """The department that lists exactly this certificate for ``use``, or ``None``."""
-        for dept, listed_use in self._by_fp.get(fingerprint(cert), ()):
+    def department_for_certificate(
+        self, cert: x509.Certificate, use: str, *, fp: str | None = None
+    ) -> TrustedDepartment | None:
+        """The department that lists exactly this certificate for ``use``, or ``None``.
+
+        ``fp``: the certificate's fingerprint when the caller already has it (saves hashing the DER again)."""
+        for dept, listed_use in self._by_fp.get(fp or fingerprint(cert), ()):
             if listed_use == use:
                 return dept
         return None
@@ -366,10 +385,10 @@ class TrustList:
     def is_revoked(self, cert: x509.Certificate) -> bool:
         return fingerprint(cert) in self._revoked
 
-    def revocation(self, cert: x509.Certificate) -> RevokedCertificate | None:
-        return self._revoked.get(fingerprint(cert))
+    def revocation(self, cert: x509.Certificate, *, fp: str | None = None) -> RevokedCertificate | None:
+        return self._revoked.get(fp or fingerprint(cert))
 
-    def chains_to_root(self, cert: x509.Certificate, *, at: datetime | None = None) -> bool:
+    def chains_to_root(self, cert: x509.Certificate, *, at: datetime | None = None, fp: str | None = None) -> bool:
         """True when a trusted root signed ``cert`` and both are valid at ``at`` (default now).
 
         Leaves only (the roots have pathLen 0); a CA certificate that is not itself a root is refused.
@@ -377,13 +396,13 @@ class TrustList:
         moment = (at or datetime.now(UTC)).astimezone(UTC)
         if not _within_validity(cert, moment):
             return False
-        issuers = self._issuers_of(cert)
+        issuers = self._issuers_of(cert, fp or fingerprint(cert))
         return any(_within_validity(root, moment) for root in issuers)
 
-    def _issuers_of(self, cert: x509.Certificate) -> tuple[x509.Certificate, ...]:
-        """Trusted roots whose signature ``cert`` carries (memoised: the list is immutable)."""
-        fp = fingerprint(cert)
-        cached = self._issuer_cache.get(fp)
+    def _issuers_of(self, cert: x509.Certificate, fp: str) -> tuple[x509.Certificate, ...]:
+        """Trusted roots whose signature ``cert`` carries (memoised per certificate and set of trusted roots)."""
+        key = (fp, self._roots_key)
+        cached = _ISSUER_CACHE.get(key)
         if cached is not None:
             return cached
         found = []
@@ -399,8 +418,9 @@ class TrustList:
                 continue
             found.append(root)
         result = tuple(found)
-        if len(self._issuer_cache) < 4096:
-            self._issuer_cache[fp] = result
+        if len(_ISSUER_CACHE) >= _ISSUER_CACHE_MAX:
+            _ISSUER_CACHE.clear()
+        _ISSUER_CACHE[key] = result
         return result
 
 

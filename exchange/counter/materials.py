@@ -69,7 +69,8 @@ def _sign_check(ctx: AppContext, department_id: str, payload: dict[str, Any]) ->
 
 def _item(m: Material) -> dict[str, Any]:
     return {"material": m.id, "name": m.name, "name_en": m.name_en, "required": m.required,
-            "modes": list(m.modes), "electronic": bool(m.modes), "satisfied": False, "how": None, "by": None}
+            "modes": list(m.modes), "electronic": bool(m.modes), "satisfied": False, "how": None, "by": None,
+            "archive": m.archive}
 
 
 def checklist(ctx: AppContext, matter: Matter, satisfied: dict[str, str], *, consent: Consent | None = None

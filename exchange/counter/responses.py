@@ -74,6 +74,7 @@ class ChecklistItemOut(Out):
     how: str | None = Field(default=None, description="licence | instant_proof | department_check | archive | "
                             "commitment; None while unsatisfied")
     modes: list[str] = Field(default_factory=list)
+    archive: str | None = Field(default=None, description="archive material type an upload for it is filed as")
     by: SatisfiedByOut | None = None
     electronic: bool
 

@@ -33,6 +33,7 @@ from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import CounterCase, Licence
+from ..ops.metrics import licence_verified
 from ..qr import service as qr
 from ..trust.service import current_trust_list
 from ..usage import service as usage
@@ -191,6 +192,7 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
         lt = ctx.catalogue.licence_types[type_key]
         presentation = select_disclosures(credential_of(row, ctx.protector), fields)
         result = verify_licence(presentation, trust, now=now, status=status_of, catalogue=ctx.catalogue)
+        licence_verified("counter_pull", result.codes)
         disclosed = {k: v for k, v in result.disclosed.items() if k in fields}
         if result.valid:
             satisfied[type_key] = row.licence_id

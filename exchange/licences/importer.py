@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +22,14 @@ from sqlalchemy.orm import Session
 
 from ..context import AppContext
 from ..kit.db import utcnow
-from ..kit.errors import ExchangeError, InvalidInput
 from ..models import ImportRun
 from ..trust.service import current_trust_list
-from . import repository, service
+from . import bulk
 
-MAX_LINE_BYTES = 512 * 1024
+MAX_LINE_BYTES = bulk.MAX_LINE_BYTES
+#: Files with fewer lines left than this are verified in process (a worker pool takes seconds to start).
+POOL_MIN_LINES = 20_000
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -46,18 +52,6 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), lines
 
 
-def _credential(line: bytes) -> str:
-    if len(line) > MAX_LINE_BYTES:
-        raise InvalidInput("line too long", code="LINE_TOO_LONG", field="line")
-    text = line.decode("utf-8", errors="strict").strip()
-    if text.startswith("{"):
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or not isinstance(doc.get("credential"), str):
-            raise InvalidInput('expected {"credential": ...}', field="credential")
-        return str(doc["credential"])
-    return text
-
-
 def _lines(path: Path, skip: int) -> Iterator[tuple[int, bytes]]:
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
@@ -66,8 +60,17 @@ def _lines(path: Path, skip: int) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+def _workers(requested: int | None, remaining_lines: int, batch_size: int) -> int:
+    if requested is not None:
+        return max(1, requested)
+    if remaining_lines < POOL_MIN_LINES:
+        return 1  # starting worker processes costs more than it saves
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
-                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                 progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> ImportReport:
+    """Import ``path``; ``workers`` verification processes (default: one per CPU for large files)."""
     digest, total = file_digest(path)
     with ctx.sessions() as session, session.begin():
         run = session.get(ImportRun, digest)
@@ -81,22 +84,43 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
     rejects_path = rejects_dir / f"{digest[:16]}.rejects.jsonl"
     if progress:
         progress(start, total)
-    batch: list[tuple[int, bytes]] = []
-    for item in _lines(path, start):
-        batch.append(item)
-        if len(batch) >= batch_size:
-            _commit_batch(ctx, digest, batch, report, rejects_path)
-            if progress:
-                progress(batch[-1][0], total)
-            batch = []
-    if batch:
-        _commit_batch(ctx, digest, batch, report, rejects_path)
+    n_workers = _workers(workers, total - start, batch_size)
+    chunks = bulk.batches(_lines(path, start), batch_size)
+    if n_workers == 1:
+        for batch in chunks:
+            with ctx.sessions() as session:
+                trust = current_trust_list(ctx, session)
+            prepared = bulk.prepare_lines(batch, trust=trust, catalogue=ctx.catalogue, protector=ctx.protector)
+            _commit(ctx, digest, prepared, report, rejects_path, progress, total)
+    else:
+        _import_parallel(ctx, digest, chunks, n_workers, report, rejects_path, progress, total)
     with ctx.sessions() as session, session.begin():
         run = _run(session, digest)
         run.finished_at = utcnow()
     if progress:
         progress(total, total)
     return report
+
+
+def _import_parallel(ctx: AppContext, digest: str, chunks: Iterator[list[tuple[int, bytes]]], n_workers: int,
+                     report: ImportReport, rejects_path: Path, progress: Callable[[int, int], None] | None,
+                     total: int) -> None:
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=bulk.init_worker, initargs=(ctx.settings.master_key_bytes(),))
+    in_flight: deque[Future[bulk.PreparedBatch]] = deque()
+    try:
+        for batch in chunks:
+            with ctx.sessions() as session:
+                raw_trust = current_trust_list(ctx, session).to_bytes()
+            in_flight.append(pool.submit(bulk.prepare_batch, (raw_trust, batch)))
+            if len(in_flight) >= 2 * n_workers:  # bounded read-ahead; results are stored in file order
+                _commit(ctx, digest, in_flight.popleft().result(), report, rejects_path, progress, total)
+        while in_flight:
+            _commit(ctx, digest, in_flight.popleft().result(), report, rejects_path, progress, total)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run(session: Session, digest: str) -> ImportRun:
@@ -106,37 +130,23 @@ def _run(session: Session, digest: str) -> ImportRun:
     return run
 
 
-def _commit_batch(ctx: AppContext, digest: str, batch: list[tuple[int, bytes]], report: ImportReport,
-                  rejects_path: Path) -> None:
-    rejects: list[dict[str, object]] = []
+def _commit(ctx: AppContext, digest: str, prepared: bulk.PreparedBatch, report: ImportReport, rejects_path: Path,
+            progress: Callable[[int, int], None] | None, total: int) -> None:
+    """The batch's new rows and the checkpoint, in one transaction."""
+    now = utcnow()
     with ctx.sessions() as session, session.begin():
-        trust = current_trust_list(ctx, session)
-        prepared: dict[str, service.PreparedLicence] = {}
-        for number, line in batch:
-            if not line.strip():
-                continue
-            try:
-                item = service.prepare(_credential(line), trust=trust, catalogue=ctx.catalogue,
-                                       pushing_department=None)
-            except ExchangeError as exc:
-                rejects.append({"line": number, "error": exc.code, "field": exc.field})
-                continue
-            except (ValueError, UnicodeDecodeError) as exc:
-                rejects.append({"line": number, "error": "MALFORMED_LINE", "field": type(exc).__name__})
-                continue
-            prepared.setdefault(item.licence_id, item)
-        present = repository.existing_ids(session, list(prepared))
-        new = [p for lid, p in prepared.items() if lid not in present]
-        session.add_all([service.new_row(p, ctx.protector) for p in new])
+        inserted = bulk.store_batch(session, prepared.rows, now)
         run = _run(session, digest)
-        run.lines_done = batch[-1][0]
-        run.imported += len(new)
-        run.rejected += len(rejects)
-        run.updated_at = utcnow()
-    report.imported += len(new)
-    report.already_present += len(prepared) - len(new)
-    report.rejected += len(rejects)
-    if rejects:
+        run.lines_done = prepared.last_line
+        run.imported += inserted
+        run.rejected += len(prepared.rejects)
+        run.updated_at = now
+    report.imported += inserted
+    report.already_present += len(prepared.rows) - inserted
+    report.rejected += len(prepared.rejects)
+    if prepared.rejects:
         with rejects_path.open("a") as fh:
-            for r in rejects:
+            for r in prepared.rejects:
                 fh.write(json.dumps(r) + "\n")
+    if progress:
+        progress(prepared.last_line, total)

@@ -28,6 +28,7 @@ from ..kit.crypto import DataProtector
 from ..kit.db import utcnow
 from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import Licence
+from ..ops.metrics import licence_verified
 from . import repository
 
 MAX_CREDENTIAL_CHARS = 400_000
@@ -73,6 +74,7 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
         raise InvalidInput("credential must be a compact SD-JWT", code="MALFORMED_LICENCE", field="credential")
     result = verify_licence(credential, trust, now=now or datetime.now(UTC), check_schema=False,
                             catalogue=catalogue)
+    licence_verified("intake", result.codes)
     codes = set(result.codes)
     if Code.MALFORMED in codes:
         raise InvalidInput(result.verdict, code="MALFORMED_LICENCE", field="credential")

@@ -34,6 +34,7 @@ from ..context import AppContext
 from ..kit.db import utcnow
 from ..kit.errors import InvalidInput, NotFound, UnsupportedMediaType
 from ..models import Proof
+from ..ops.metrics import proof_sealed
 from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.service import Actor
@@ -157,6 +158,7 @@ def seal_and_store(ctx: AppContext, session: Session, pt: ProofType, data: Holde
     sealed = pipeline_for(ctx).seal(SealJob(
         doc=built.doc, proof_id=number, department_id=data.department_id, issued_at=issued_at,
         base_url=ctx.settings.public_base_url, reason=pt.seal_purpose, location=ctx.settings.city_name))
+    proof_sealed(pt.key)
     canonical = built.doc.canonical_data()
     stored = {"record": built.record, "canonical": canonical.decode("utf-8")}
     holder_hash = ctx.protector.holder_hash(data.id_number)

@@ -295,6 +295,18 @@ def test_counter_flow_face_login_qr_scan_consent_pull(
     expect(checklist.locator('li[data-material="commitment"]')).to_contain_text("告知承诺")
     screenshot(counter, "flow-counter-03-pulled")
 
+    # 5b. the last material, the photo: the clerk uploads the original and accepts it, then completes the case,
+    # which files the case's materials into the citizen's e-archive (issue 12)
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (295, 413), (205, 185, 165)).save(photo, "JPEG", quality=85)
+    checklist.get_by_test_id("upload-photo").set_input_files(str(photo))
+    checklist.get_by_test_id("upload-go-photo").click()
+    expect(counter.get_by_test_id("checklist-summary")).to_have_text("必需材料 8 项：已满足 8 项，还需 0 项。")
+    expect(checklist.locator('li[data-material="photo"]')).to_have_attribute("data-how", "upload")
+    checklist.get_by_test_id("case-complete").click()
+    expect(checklist.get_by_test_id("case-complete-msg")).to_contain_text("已归入群众的电子档案")
+    screenshot(counter, "flow-counter-03b-completed")
+
     # 6. the citizen's usage log says who received what, where, for which matter
     citizen.reload()
     usage = citizen.get_by_test_id("usage")

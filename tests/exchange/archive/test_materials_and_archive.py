@@ -67,6 +67,22 @@ def _pdf_with(extra_catalog: str) -> bytes:
     return body
 
 
+def _pdf_js_in_object_stream() -> bytes:
+    """JavaScript inside a compressed object stream: no ``/JS`` in the raw bytes, only the parse finds it."""
+    from pyhanko.pdf_utils import generic, writer
+
+    w = writer.PdfFileWriter(stream_xrefs=True)
+    stream = w.prepare_object_stream()
+    action = generic.DictionaryObject({generic.NameObject("/S"): generic.NameObject("/JavaScript"),
+                                       generic.NameObject("/JS"): generic.TextStringObject("app.alert(1)")})
+    w.root[generic.NameObject("/OpenAction")] = w.add_object(action, obj_stream=stream)
+    out = io.BytesIO()
+    w.write(out)
+    data = out.getvalue()
+    assert b"/JS" not in data and b"/JavaScript" not in data
+    return data
+
+
 def _teacher_case(env: ExchangeEnv, clerk: str, citizen: str) -> tuple[str, dict[str, Any]]:
     scanned = scan(env, clerk, citizen, TEACHER)
     assert {u["mode"] for u in scanned["uses"]} == {"department_check", "archive", "commitment"}
@@ -182,6 +198,7 @@ HOSTILE = [
      422, "PDF_ACTIVE_CONTENT"),
     ("pdf_js_name_escaped", _pdf_with("/OpenAction << /S /JavaScript /J#53 (app.alert(1)) >>"), "application/pdf",
      422, "PDF_ACTIVE_CONTENT"),
+    ("pdf_js_in_object_stream", _pdf_js_in_object_stream(), "application/pdf", 422, "PDF_ACTIVE_CONTENT"),
     ("pdf_embedded_file", _pdf_with("/Names << /EmbeddedFiles << /Names [(a.exe) 3 0 R] >> >>"),
      "application/pdf", 422, "PDF_ACTIVE_CONTENT"),
     ("pdf_zip_polyglot", _clean_pdf() + ZIP, "application/pdf", 422, "POLYGLOT_FILE"),

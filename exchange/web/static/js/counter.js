@@ -415,11 +415,56 @@ function checklistNote(item) {
     case "department_check": return msg("js.counter.by_department_check", { dept: by.department_name, detail: by.detail });
     case "archive": return msg("js.counter.by_archive", { title: by.title });
     case "commitment": return msg("js.counter.by_commitment");
+    case "upload": return msg("js.counter.by_upload", { title: by.title });
     default: break;
   }
   if (item.how === null && by.check) return msg("js.counter.check_no", { dept: by.department_name, detail: by.detail });
   if ((item.modes || []).includes("archive") && !(item.modes || []).includes("licence")) return msg("js.counter.archive_none");
   return item.electronic ? msg("js.counter.not_received") : msg("js.counter.on_paper");
+}
+
+// A material the e-archive can hold (the photo …): the clerk uploads the citizen's original here and accepts it;
+// it satisfies the material now and is filed into the citizen's archive when the case is completed.
+function uploadControl(item, items) {
+  const input = el("input", { type: "file", accept: "application/pdf,image/jpeg,image/png",
+    "data-testid": `upload-${item.material}`, "aria-label": pick(item, "name") });
+  const go = el("button", { type: "button", class: "btn btn-small", "data-testid": `upload-go-${item.material}`,
+    text: msg("js.counter.upload_accept") });
+  const note = el("span", { class: "small-print", role: "status" });
+  go.addEventListener("click", async () => {
+    const file = input.files[0];
+    if (!file || !state.caseId) return;
+    go.disabled = true;
+    const base = `/api/v1/counter/cases/${encodeURIComponent(state.caseId)}/materials`;
+    try {
+      const up = await call(`${base}?material_type=${encodeURIComponent(item.archive)}&title=${encodeURIComponent(pick(item, "name"))}`,
+        { method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
+      await call(`${base}/${encodeURIComponent(up.id)}/accept`, { method: "POST" });
+      Object.assign(item, { satisfied: true, how: "upload", by: { archive_id: up.id, title: up.title } });
+      renderChecklist(items);
+    } catch (e) {
+      showMessage(note, errorText(e), "error");
+      go.disabled = false;
+    }
+  });
+  return el("span", { class: "check-upload" }, input, go, note);
+}
+
+function completeButton() {
+  const button = el("button", { type: "button", class: "btn btn-small", "data-testid": "case-complete",
+    text: msg("js.counter.complete") });
+  const note = el("p", { class: "notice", role: "status", "data-testid": "case-complete-msg" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const res = await call(`/api/v1/counter/cases/${encodeURIComponent(state.caseId)}/complete`, { method: "POST" });
+      showMessage(note, msg("js.counter.completed", { n: res.filed.length }), "ok");
+    } catch (e) {
+      showMessage(note, errorText(e), "error");
+      button.disabled = false;
+    }
+  });
+  return el("div", { class: "actions" }, button, note);
 }
 
 function renderChecklist(items) {
@@ -437,9 +482,10 @@ function renderChecklist(items) {
       el("span", { class: "check-mark", "aria-hidden": "true", text: item.satisfied ? "✔" : "✘" }),
       el("span", { class: "sr-only", text: msg(item.satisfied ? "js.counter.done" : "js.counter.remaining") }),
       el("span", { class: "check-name", text: pick(item, "name") }),
-      el("span", { class: "check-note", text: note })));
+      el("span", { class: "check-note", text: note }),
+      !item.satisfied && item.archive ? uploadControl(item, items) : null));
   }
-  box.append(ul);
+  box.append(ul, completeButton());
 }
 
 function nextCitizen() {

@@ -1,0 +1,71 @@
+"""One ASGI middleware for request ids, the access log line and the request-latency histogram."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import metrics
+from .logs import REQUEST_ID
+
+log = logging.getLogger("licex.access")
+REQUEST_ID_HEADER: Final = b"x-request-id"
+_VALID_ID: Final = re.compile(rb"[A-Za-z0-9._-]{8,64}")
+#: Metrics and health probes are not logged line by line (the balancer polls them).
+_QUIET: Final = frozenset({"/metrics", "/healthz"})
+COUNTER_PULL_ROUTE: Final = "/api/v1/counter/cases/{case_id}/pull"
+FACE_ROUTES: Final = frozenset({"/api/v1/citizen/face/login", "/api/v1/citizen/face/assertion"})
+
+
+class ObservabilityMiddleware:
+    """Gives each request an id (the caller's ``X-Request-ID`` if it is a plain token, else a new UUID),
+    returns it in ``X-Request-ID``, writes one JSON access line and observes the latency per route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope.get("headers", ()):
+            if name == REQUEST_ID_HEADER and _VALID_ID.fullmatch(value):
+                request_id = value.decode("ascii")
+                break
+        request_id = request_id or uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers", ()))
+                headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route_obj = scope.get("route")
+            route = getattr(route_obj, "path", None) or ("static" if scope["path"].startswith("/static/")
+                                                         else "unmatched")
+            method = str(scope.get("method", ""))
+            metrics.observe_request(method, route, status, seconds)
+            if route == COUNTER_PULL_ROUTE:
+                metrics.counter_flow_completed("ok" if status == 200 else f"http_{status}")
+            elif route in FACE_ROUTES:
+                metrics.face_outcome("match" if status == 200 else f"refused_{status}")
+            if route not in _QUIET:
+                log.info("request", extra={"method": method, "route": route, "status": status,
+                                           "duration_ms": round(seconds * 1000, 2)})
+            REQUEST_ID.reset(token)

@@ -1,0 +1,179 @@
+"""``/metrics`` after a counter flow (in process, and from ``licex serve --workers 2``), JSON logs with request
+ids and no ID numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exchange.ops.logs import JsonFormatter, redact
+from tests.exchange.counter.flow import PERSONA_A, bearer, citizen_token, clerk_token, decide, scan
+from tests.fixtures.exchange import ExchangeEnv
+
+ROOT = Path(__file__).resolve().parents[3]
+PULL_ROUTE = "/api/v1/counter/cases/{case_id}/pull"
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def _value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    """Sum of the samples called ``name`` whose labels include ``labels``."""
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+def _flow(client: httpx.Client | object, env: ExchangeEnv, clerk: str, citizen: str) -> int:
+    case = scan(env, clerk, citizen)
+    assert decide(env, citizen, case["consent_id"]).status_code == 200
+    resp = env.client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=bearer(clerk))
+    assert resp.status_code == 200, resp.text
+    return len(resp.json()["licences"])
+
+
+def test_metrics_after_a_counter_flow(exchange: ExchangeEnv) -> None:
+    before = _samples(exchange.client.get("/metrics").text)
+    clerk, citizen = clerk_token(exchange), citizen_token(exchange)
+    pulled = _flow(exchange.client, exchange, clerk, citizen)
+    resp = exchange.client.get("/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    after = _samples(resp.text)
+
+    def delta(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert delta("licex_counter_flows_total", outcome="ok") == 1
+    assert delta("licex_licences_verified_total", where="counter_pull", outcome="VALID") == pulled > 0
+    assert delta("licex_http_request_duration_seconds_count", route=PULL_ROUTE, method="POST", status="2xx") == 1
+    assert delta("licex_http_request_duration_seconds_count", route="/api/v1/counter/scan") == 1
+    assert delta("licex_http_request_duration_seconds_bucket", route=PULL_ROUTE, le="+Inf") == 1
+    for name in ("licex_proofs_sealed_total", "licex_face_outcomes_total", "licex_log_sequencer_lag_entries"):
+        assert any(n.startswith(name.removesuffix("_total")) for n, _ in after) or name in resp.text, name
+    # labels are templates and codes: nothing citizen-specific
+    number = exchange.records.citizens[PERSONA_A].id_number
+    assert number not in resp.text and "case_id=" not in resp.text
+
+
+def test_access_lines_are_json_with_request_ids_and_no_id_numbers(exchange: ExchangeEnv) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("licex.access")
+    old_level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        given = exchange.client.get("/api/v1/catalogue/licence-types", headers={"X-Request-ID": "req-given-123"})
+        minted = exchange.client.get("/api/v1/catalogue/licence-types")
+        bad = exchange.client.get("/api/v1/catalogue/licence-types", headers={"X-Request-ID": "bad id; drop"})
+        clerk, citizen = clerk_token(exchange), citizen_token(exchange)
+        _flow(exchange.client, exchange, clerk, citizen)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
+    assert given.headers["x-request-id"] == "req-given-123"
+    assert len(minted.headers["x-request-id"]) == 32
+    assert bad.headers["x-request-id"] != "bad id; drop" and len(bad.headers["x-request-id"]) == 32
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines and all({"ts", "level", "logger", "msg", "request_id", "route", "status"} <= set(x) for x in lines)
+    assert lines[0]["request_id"] == "req-given-123"
+    ids = [x["request_id"] for x in lines]
+    assert len(set(ids)) == len(ids)  # one id per request
+    assert any(x["route"] == PULL_ROUTE for x in lines)
+    text = stream.getvalue()
+    assert exchange.records.citizens[PERSONA_A].id_number not in text
+    assert "Bearer" not in text and clerk not in text and citizen not in text
+
+
+def test_redaction() -> None:
+    assert redact("holder 430102197805120625 and 43010219780512062X") == (
+        "holder 4301**********0625 and 4301**********062X")
+    assert redact("Authorization: Bearer abc.def.ghi-123") == "Authorization: Bearer [redacted]"
+    assert redact("case 12345 took 3 ms") == "case 12345 took 3 ms"
+
+
+# -- licex serve --workers 2: every worker's samples in one scrape ---------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(exchange: ExchangeEnv, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    if exchange.db_kind != "postgresql":
+        pytest.skip("the two-worker server runs on PostgreSQL (SQLite serves one process in production)")
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    env = {**os.environ, "LICEX_DATABASE_URL": exchange.settings.sqlalchemy_url, "LICEX_DEMO": "true",
+           "LICEX_PUBLIC_BASE_URL": "http://testserver", "PYTHONPATH": str(ROOT), "LICEX_LOG_LEVEL": "INFO"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", "from exchange.cli import app; app()", "serve", "--data-dir",
+                                 str(exchange.settings.data_dir), "--port", str(port), "--workers", "2"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, log_path.read_text()[-3000:]
+                try:
+                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+            yield url, log_path
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_two_workers_one_scrape(exchange: ExchangeEnv, served: tuple[str, Path]) -> None:
+    url, log_path = served
+    clerk, citizen = clerk_token(exchange), citizen_token(exchange)
+    flows = 6
+    with httpx.Client(base_url=url, timeout=60) as client:
+        before = _value(_samples(client.get("/metrics").text), "licex_counter_flows_total", outcome="ok")
+        for _ in range(flows):  # new connection each time: the kernel spreads them over both workers
+            with httpx.Client(base_url=url, timeout=60) as one:
+                qr = one.post("/api/v1/citizen/qr", headers=bearer(citizen)).json()["qr_text"]
+            with httpx.Client(base_url=url, timeout=60) as one:
+                case = one.post("/api/v1/counter/scan", headers=bearer(clerk),
+                                json={"matter": "hpf_loan", "qr_text": qr}).json()
+            with httpx.Client(base_url=url, timeout=60) as one:
+                assert one.post(f"/api/v1/citizen/consents/{case['consent_id']}", headers=bearer(citizen),
+                                json={"decision": "approve"}).status_code == 200
+            with httpx.Client(base_url=url, timeout=60) as one:
+                assert one.post(f"/api/v1/counter/cases/{case['case_id']}/pull",
+                                headers=bearer(clerk)).status_code == 200
+        scrapes = [_samples(client.get("/metrics").text) for _ in range(6)]
+    for samples in scrapes:  # whichever worker answers, it reports both workers' flows
+        assert _value(samples, "licex_counter_flows_total", outcome="ok") - before == flows
+        assert _value(samples, "licex_http_request_duration_seconds_count", route=PULL_ROUTE) >= flows
+    time.sleep(0.5)
+    # stderr: the URL table `licex serve` prints at start, then one JSON object per log line
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith('{"ts"')]
+    access = [x for x in lines if x.get("logger") == "licex.access"]
+    assert len(access) >= 4 * flows, log_path.read_text()[-3000:]
+    assert all(len(x["request_id"]) == 32 for x in access)
+    assert len({x["pid"] for x in access}) == 2  # both workers served (and logged) requests
+    assert exchange.records.citizens[PERSONA_A].id_number not in log_path.read_text()
