@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ctx = context or AppContext.build(settings)
         app.state.ctx = ctx
         _compose(ctx)
+        from .usage.jobs import start as start_usage_jobs
+
+        start_usage_jobs(ctx)  # log sequencer + retention purge, only while serving
         try:
             yield
         finally:
@@ -82,6 +85,9 @@ def _release(ctx: AppContext) -> None:
     from .proofs.pipeline import close_pipeline
 
     close_pipeline(ctx)
+    from .usage.jobs import stop as stop_usage_jobs
+
+    stop_usage_jobs(ctx)
 
 
 def _upload_limits(settings: Settings) -> dict[str, int]:
@@ -102,10 +108,11 @@ def _include_routers(app: FastAPI) -> None:
     from .ops.router import router as ops
     from .proofs.router import router as proofs
     from .qr.router import router as qr
+    from .tlog.router import router as tlog
     from .trust.router import router as trust
 
     routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
-                         counter, archive]
+                         counter, archive, tlog]
     routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")

@@ -24,6 +24,8 @@ licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True
 trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(__import__("exchange.cli_log", fromlist=["log_app"]).log_app, name="log")
+app.command("maintenance")(__import__("exchange.cli_log", fromlist=["maintenance"]).maintenance)
 app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,12 +27,22 @@ if TYPE_CHECKING:
     import jwt
     import numpy as np
 
+    from verifier.tlog.note import NoteSigner
+
     from .kit.ratelimit import IpNetwork, RateLimits
     from .proofs.datasource import DataSource
     from .proofs.pipeline import ProofPipeline
 
 #: Purpose label of the dynamic QR's MAC key (derived from the master key for this use only).
 QR_MAC_KEY_LABEL = "licex/qr/mac/v1"
+
+
+class BackgroundJob(Protocol):
+    """A thread a serving process runs beside the requests (the log sequencer, the retention purge)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,10 @@ class AppContext:
     #: (``exchange.kit.ratelimit.rate_limits``).
     rate_limits: RateLimits | None = None
     trusted_proxies: list[IpNetwork] | None = None
+    #: The transparency log's note signer, loaded on first use (``exchange.tlog.keys.log_signer``).
+    tlog_signer: NoteSigner | None = None
+    #: Background jobs started by ``exchange.usage.jobs.start`` (None: not started).
+    background_jobs: tuple[BackgroundJob, ...] | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:

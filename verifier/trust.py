@@ -135,6 +135,7 @@ class TrustListDocument:
     roots: tuple[x509.Certificate, ...]
     departments: tuple[TrustedDepartment, ...] = ()
     revoked: tuple[RevokedCertificate, ...] = ()
+    log_keys: tuple[str, ...] = ()  # C2SP vkeys of the exchange's transparency-log (usage log) keys
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +164,7 @@ class TrustListDocument:
                 }
                 for r in self.revoked
             ],
+            **({"log_keys": list(self.log_keys)} if self.log_keys else {}),
         }
 
     @classmethod
@@ -230,6 +232,16 @@ class TrustListDocument:
                     reason=str(reason),
                 )
             )
+        log_keys = obj.get("log_keys", [])
+        if not isinstance(log_keys, list) or not all(isinstance(k, str) for k in log_keys):
+            raise TrustListError("log_keys must be a list of vkeys", code="MALFORMED")
+        from .tlog.note import NoteError, NoteVerifier
+
+        try:
+            for k in log_keys:
+                NoteVerifier.from_vkey(k)
+        except NoteError as exc:
+            raise TrustListError(f"log key: {exc}", code="MALFORMED") from exc
         return cls(
             issuer=issuer,
             issued_at=_parse_time(obj.get("issued_at"), "issued_at"),
@@ -237,6 +249,7 @@ class TrustListDocument:
             roots=roots,
             departments=tuple(departments),
             revoked=tuple(revoked),
+            log_keys=tuple(log_keys),
         )
 
 
@@ -432,4 +445,5 @@ def _replace_roots(doc: TrustListDocument, roots: tuple[x509.Certificate, ...]) 
         roots=roots,
         departments=doc.departments,
         revoked=doc.revoked,
+        log_keys=doc.log_keys,
     )

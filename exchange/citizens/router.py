@@ -13,6 +13,7 @@ from ..deps import ClientIp, Ctx, DbSession
 from ..kit.errors import InvalidInput
 from ..kit.ratelimit import rate_limits
 from ..usage.refusals import keep_refusals
+from ..usage.schemas import UsageExportOut
 from . import face, service
 from .responses import MyLicenceOut, UsageEntryOut
 
@@ -129,3 +130,10 @@ def list_usage(
     before_seq: Annotated[int | None, Query(ge=1, le=service.MAX_SEQ)] = None,
 ) -> list[dict[str, Any]]:
     return service.list_usage(ctx, session, caller, limit=limit, before_seq=before_seq)
+
+
+@router.get("/usage/export", operation_id="export_usage", response_model=UsageExportOut,
+            summary="My usage log with inclusion proofs and the signed checkpoint (for `licex log verify`)")
+def export_usage(ctx: Ctx, session: DbSession, caller: Citizen,
+                 consistency_from: Annotated[list[int] | None, Query(max_length=8)] = None) -> dict[str, Any]:
+    return service.export_usage(ctx, session, caller, consistency_from=consistency_from)

@@ -86,10 +86,20 @@ def list_usage(ctx: AppContext, session: Session, caller: CitizenSession, *, lim
     if before_seq is not None and not 1 <= before_seq <= MAX_SEQ:
         raise InvalidInput(f"before_seq must be 1–{MAX_SEQ}", field="before_seq")
     out = []
-    for entry in usage.list_for_holder(session, caller.holder_hash, limit=limit, before_seq=before_seq):
-        view = usage.entry_view(entry)
-        matter = ctx.catalogue.matters.get(entry.matter_key) if entry.matter_key else None
+    for view in usage.views(session, usage.list_for_holder(session, caller.holder_hash, limit=limit,
+                                                           before_seq=before_seq)):
+        matter = ctx.catalogue.matters.get(view["matter"]) if view["matter"] else None
         view["matter_name"] = matter.name if matter else None
         view["matter_name_en"] = (matter.name_en or matter.name) if matter else None
         out.append(view)
     return out
+
+
+def export_usage(ctx: AppContext, session: Session, caller: CitizenSession, *,
+                 consistency_from: list[int] | None = None) -> dict[str, Any]:
+    """My usage log with inclusion proofs and the signed checkpoint, for `licex log verify` (offline)."""
+    if consistency_from and (len(consistency_from) > 8 or min(consistency_from) < 1
+                             or max(consistency_from) > 2**62):
+        raise InvalidInput("consistency_from: up to 8 positive tree sizes", field="consistency_from")
+    return usage.export_for_holder(session, caller.holder_hash, retention_days=ctx.settings.usage_retention_days,
+                                   consistency_from=consistency_from)

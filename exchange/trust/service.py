@@ -24,6 +24,7 @@ from verifier.trust import (
 from ..context import AppContext, TrustCache
 from ..departments import service as departments
 from ..models import DepartmentCertificate
+from ..tlog import service as tlog
 from .encoder import encode_trust_list
 
 VALIDITY = timedelta(days=1)
@@ -58,7 +59,7 @@ def build_document(ctx: AppContext, session: Session, *, now: datetime | None = 
     return TrustListDocument(
         issuer=ctx.settings.exchange_id, issued_at=now.replace(microsecond=0),
         next_update=(now + VALIDITY).replace(microsecond=0), roots=(ctx.keyring.root,),
-        departments=tuple(depts), revoked=tuple(revoked),
+        departments=tuple(depts), revoked=tuple(revoked), log_keys=(tlog.log_key(ctx).vkey,),
     )
 
 

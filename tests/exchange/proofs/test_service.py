@@ -363,4 +363,4 @@ def test_every_step_is_in_the_usage_log(exchange: ExchangeEnv,
                    if e.subject.get("proof_id") == proof.proof.id]
         actions = {e.action for e in entries}
         assert {"proof_created", "proof_verified", "proof_printed"} <= actions, actions
-        assert usage.verify_chain(s, holder) == (True, None)
+        assert usage.verify_holder(s, holder) == (True, None)

@@ -521,6 +521,8 @@ async function loadUsage({ more = false } = {}) {
     const last = entries.length ? entries[entries.length - 1].seq : 1;
     button.hidden = entries.length < USAGE_PAGE || last <= 1;
     if (more && button.hidden) showMessage($("usage-msg"), msg("js.citizen.usage_end"));
+    // usage-verify.js checks them against the transparency log
+    window.dispatchEvent(new CustomEvent("licex:usage", { detail: { entries, append: more } }));
   } catch (e) {
     if (!more) list.replaceChildren();
     list.append(el("li", { class: "notice notice-error", text: errorText(e) }));
