@@ -24,6 +24,8 @@ licences_app = typer.Typer(help="licences in the registry", no_args_is_help=True
 trust_app = typer.Typer(help="the signed trust list", no_args_is_help=True)
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(__import__("exchange.cli_log", fromlist=["log_app"]).log_app, name="log")
+app.command("maintenance")(__import__("exchange.cli_log", fromlist=["maintenance"]).maintenance)
 app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True)
@@ -236,11 +238,10 @@ def proof(type_key: Annotated[str, typer.Argument(help="instant proof type, e.g.
     from .kit.errors import ExchangeError
     from .proofs import service
     from .proofs.datasource import install_default
-    from .proofs.pipeline import WORKERS_KEY
     from .usage.service import Actor
 
     ctx = _context(_settings(data_dir))
-    ctx.extras[WORKERS_KEY] = 0  # one proof: seal in this process, no worker pool
+    ctx.proof_workers = 0  # one proof: seal in this process, no worker pool
     install_default(ctx)
     try:
         with unit_of_work(ctx.sessions) as session:

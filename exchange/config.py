@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     face_assertion_jwks_file: Path | None = None
     face_assertion_issuer: str | None = None
     face_assertion_audience: str | None = None
-    usage_retention_days: int = 365
+    usage_retention_days: int = Field(default=365, ge=180, description="usage-event content kept (≥ 180 days)")
+    log_origin: str = Field(default="licex.local/changsha/usage-log", pattern=r"^[^\s+]{1,200}$",
+                            description="origin line and key name of the usage transparency log")
+    log_witnesses: str = Field(default="", description="comma-separated witness vkeys (C2SP cosignature keys)")
+    log_sequence_interval_s: float = Field(default=0.5, gt=0, le=60)
+    log_sequencer: bool = Field(default=True, description="run the log sequencer in this process")
     archive_max_bytes: int = 5 * 1_048_576  # one archived material (PDF, JPEG, PNG)
     archive_case_retention_days: int = 365  # a case's filed materials outlive deletion requests this long
     archive_retention_days: int = 1825  # any archived material is purged after this (5 years)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .kit.db import Base, utcnow
+from .kit.nonces import UsedNonce as UsedNonce  # the table lives with its one function, in the kit
 
 HASH = String(64)
 
@@ -47,17 +48,6 @@ class ApiClient(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class UsedNonce(Base):
-    """Single-use identifiers (client-assertion jti, dynamic QR jti, face challenges): the store refuses replays,
-    across every process sharing the database."""
-
-    __tablename__ = "used_nonces"
-    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-    used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QrGrant(Base):
@@ -165,14 +155,17 @@ class Consent(Base):
 
 
 class UsageEntry(Base):
-    """The citizen-readable usage log (用证记录), hash-chained per holder so edits and deletions are evident."""
+    """The citizen-readable usage log (用证记录). Each row's commitment (SHA-256 over its random salt and the
+    canonical event) is an entry of the transparency log (``exchange.tlog``), which gives it an index when the
+    sequencer runs. Rows are deleted after the retention period; their commitments stay in the log."""
 
     __tablename__ = "usage_log"
-    __table_args__ = (UniqueConstraint("holder_hash", "seq"),)
+    __table_args__ = (
+        Index("ix_usage_log_holder_id", "holder_hash", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     holder_hash: Mapped[str] = mapped_column(HASH)
-    seq: Mapped[int]
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     action: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))
     actor_kind: Mapped[str] = mapped_column(String(16))
@@ -180,8 +173,8 @@ class UsageEntry(Base):
     place: Mapped[str | None] = mapped_column(String(128))
     matter_key: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[dict[str, Any]] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(HASH)
-    entry_hash: Mapped[str] = mapped_column(HASH)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    log_entry_id: Mapped[int] = mapped_column(BigInteger, unique=True)  # exchange.tlog entry of its commitment
 
 
 class Proof(Base):

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from issuers import pki
 from issuers.department import DepartmentSigner
 
-from .admin import service as admin
 from .config import Settings
 from .context import AppContext
+from .departments import admin
 from .kit import migrate
 from .kit.db import unit_of_work
 
@@ -85,6 +85,9 @@ def provision(settings: Settings, *, demo: bool = False, citizens: int = 24, see
         _leaf(pki_dir, "exchange", passphrase, root, subject_cn="电子证照交换平台 trust list",
               org=settings.city_name + "数据资源局", department_id="exchange", uscc="114301000000000000",
               use="exchange")
+        from .tlog.keys import ensure_log_key
+
+        ensure_log_key(settings)  # the usage transparency log's note key (the exchange's own)
         signers: dict[str, DepartmentSigner] = {}
         with unit_of_work(ctx.sessions) as session:
             for dept in ctx.catalogue.departments.values():

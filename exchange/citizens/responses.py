@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..kit.responses import Out
+from ..usage.schemas import UsageEventOut
 
 
 class LicenceFieldOut(Out):
@@ -25,14 +26,4 @@ class MyLicenceOut(Out):
     fields: list[LicenceFieldOut]
 
 
-class UsageEntryOut(Out):
-    seq: int
-    at: str
-    action: str
-    outcome: str
-    actor_kind: str
-    actor: str
-    place: str | None = None
-    matter: str | None = None
-    matter_name: str | None = None
-    subject: dict[str, Any]
+UsageEntryOut = UsageEventOut  # one model for the usage log, declared by its feature (exchange/usage)

@@ -8,6 +8,7 @@ from sqlalchemy import pool
 from exchange import models  # noqa: F401  (registers the tables)
 from exchange.archive import models as _archive_models  # noqa: F401  (registers the archive tables)
 from exchange.kit.db import Base, make_engine
+from exchange.tlog import models as tlog_models  # noqa: F401  (transparency-log tables)
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,27 +1,34 @@
-"""Appending to and reading the usage log.
+"""Appending to and reading the usage log (用证记录).
 
-Entries are hash-chained per holder: ``entry_hash = sha256(prev_hash || canonical(entry))`` with a per-holder
-sequence number under a unique constraint, so a removed, reordered or edited entry breaks the chain and two
-concurrent writers cannot both claim the same place (the loser retries). ``verify_chain`` checks a holder's log.
+:func:`record` is the one append function every feature calls for a use of a citizen's data. It writes the
+event with a fresh 32-byte salt and hands its commitment — SHA-256(``licex-usage/v1\\n`` ‖ salt ‖ canonical
+event), see :mod:`verifier.tlog.events` — to the transparency log (``exchange.tlog``) in the caller's
+transaction. Nothing is locked and no shared row is updated, so any number of counters can record for the same
+holder at once; the log's sequencer gives the commitment its index within about a second.
+
+The citizen's own view returns each event with ``log: {index, leaf_input}`` and ``opening: {salt}`` so their
+browser can recompute the commitment and check it against the signed checkpoint.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import hmac
+import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from schemas.canonical import canonical_json
+from verifier.tlog.events import SALT_BYTES, commitment
+from verifier.tlog.merkle import leaf_hash, verify_inclusion
 
 from ..kit.db import utcnow
 from ..models import UsageEntry
+from ..tlog import service as tlog
 
-GENESIS = "0" * 64
 ACTIONS = frozenset({
     "licence_issued", "licence_status", "face_login", "face_login_failed", "qr_created", "counter_scan",
     "scan_refused", "consent_requested", "consent_approved", "consent_declined", "consent_withdrawn",
@@ -39,39 +46,30 @@ class Actor:
     place: str | None = None
 
 
-def _digest(prev: str, entry: UsageEntry) -> str:
-    body = {
-        "seq": entry.seq, "at": entry.at.isoformat(), "action": entry.action, "outcome": entry.outcome,
+def event_body(entry: UsageEntry) -> dict[str, Any]:
+    """The committed fields of an entry (what the commitment is computed over)."""
+    at: datetime = entry.at
+    return {
+        "holder": entry.holder_hash, "at": at.isoformat(), "action": entry.action, "outcome": entry.outcome,
         "actor_kind": entry.actor_kind, "actor": entry.actor, "place": entry.place, "matter": entry.matter_key,
         "subject": entry.subject,
     }
-    return hashlib.sha256(prev.encode() + canonical_json(body)).hexdigest()
 
 
 def record(session: Session, holder_hash: str, action: str, actor: Actor, *, outcome: str = "ok",
            matter_key: str | None = None, subject: dict[str, Any] | None = None) -> UsageEntry:
+    """Append one use of ``holder_hash``'s data to the usage log (and its commitment to the transparency log)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown usage action {action}")
-    for _attempt in range(5):
-        last = session.scalars(
-            select(UsageEntry).where(UsageEntry.holder_hash == holder_hash).order_by(UsageEntry.seq.desc()).limit(1)
-        ).first()
-        prev = last.entry_hash if last else GENESIS
-        at = utcnow()
-        entry = UsageEntry(
-            holder_hash=holder_hash, seq=(last.seq + 1) if last else 1, at=at, action=action, outcome=outcome,
-            actor_kind=actor.kind, actor=actor.name[:128], place=(actor.place or None), matter_key=matter_key,
-            subject=subject or {}, prev_hash=prev, entry_hash="",
-        )
-        entry.entry_hash = _digest(prev, entry)
-        try:
-            with session.begin_nested():
-                session.add(entry)
-                session.flush()
-            return entry
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not append to the usage log after 5 attempts")
+    entry = UsageEntry(
+        holder_hash=holder_hash, at=utcnow(), action=action, outcome=outcome, actor_kind=actor.kind,
+        actor=actor.name[:128], place=(actor.place or None), matter_key=matter_key, subject=subject or {},
+        salt=os.urandom(SALT_BYTES),
+    )
+    entry.log_entry_id = tlog.append(session, commitment(event_body(entry), entry.salt))
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def last_entry(session: Session, holder_hash: str, *, action: str | None = None) -> UsageEntry | None:
@@ -79,35 +77,77 @@ def last_entry(session: Session, holder_hash: str, *, action: str | None = None)
     stmt = select(UsageEntry).where(UsageEntry.holder_hash == holder_hash)
     if action is not None:
         stmt = stmt.where(UsageEntry.action == action)
-    return session.scalars(stmt.order_by(UsageEntry.seq.desc()).limit(1)).first()
+    return session.scalars(stmt.order_by(UsageEntry.id.desc()).limit(1)).first()
 
 
 def list_for_holder(session: Session, holder_hash: str, *, limit: int = 100, before_seq: int | None = None
                     ) -> list[UsageEntry]:
+    """Newest first; ``before_seq`` pages by the entry's ``seq`` (its row id, increasing over time)."""
     stmt = select(UsageEntry).where(UsageEntry.holder_hash == holder_hash)
     if before_seq is not None:
-        stmt = stmt.where(UsageEntry.seq < before_seq)
-    return list(session.scalars(stmt.order_by(UsageEntry.seq.desc()).limit(min(max(limit, 1), 500))))
+        stmt = stmt.where(UsageEntry.id < before_seq)
+    return list(session.scalars(stmt.order_by(UsageEntry.id.desc()).limit(min(max(limit, 1), 500))))
 
 
-def verify_chain(session: Session, holder_hash: str) -> tuple[bool, int | None]:
-    """(True, None) if the holder's chain is intact, else (False, first bad seq)."""
-    prev = GENESIS
-    expected_seq = 1
-    for entry in session.scalars(
-        select(UsageEntry).where(UsageEntry.holder_hash == holder_hash).order_by(UsageEntry.seq)
-    ):
-        if entry.seq != expected_seq or entry.prev_hash != prev or _digest(prev, entry) != entry.entry_hash:
-            return False, entry.seq
-        prev = entry.entry_hash
-        expected_seq += 1
+def entry_view(entry: UsageEntry, position: tlog.LogPosition | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {"seq": entry.id, **event_body(entry)}
+    view["log"] = {"index": position.index if position else None,
+                   "leaf_input": base64.b64encode(position.leaf_input).decode() if position else None}
+    view["opening"] = {"salt": base64.b64encode(entry.salt).decode()}
+    return view
+
+
+def views(session: Session, entries: list[UsageEntry]) -> list[dict[str, Any]]:
+    pos = tlog.positions(session, [e.log_entry_id for e in entries])
+    return [entry_view(e, pos.get(e.log_entry_id)) for e in entries]
+
+
+def verify_holder(session: Session, holder_hash: str) -> tuple[bool, int | None]:
+    """Check every sequenced entry of a holder: its content matches its commitment and the commitment is included
+    at its index under the latest checkpoint. (True, None), or (False, seq of the first bad entry)."""
+    size, root = tlog.latest_tree(session)
+    prover = tlog.prover(session, size)
+    entries = list_for_holder(session, holder_hash, limit=500)
+    pos = tlog.positions(session, [e.log_entry_id for e in entries])
+    for entry in reversed(entries):
+        p = pos.get(entry.log_entry_id)
+        if p is None or not hmac.compare_digest(p.leaf_input, commitment(event_body(entry), entry.salt)):
+            return False, entry.id
+        if p.index is None or p.index >= size:
+            continue  # not yet in a checkpoint
+        if not verify_inclusion(leaf_hash(p.leaf_input), p.index, size, prover.inclusion(p.index), root):
+            return False, entry.id
     return True, None
 
 
-def entry_view(entry: UsageEntry) -> dict[str, Any]:
-    at: datetime = entry.at
-    return {
-        "seq": entry.seq, "at": at.isoformat(), "action": entry.action, "outcome": entry.outcome,
-        "actor_kind": entry.actor_kind, "actor": entry.actor, "place": entry.place, "matter": entry.matter_key,
-        "subject": entry.subject,
-    }
+def retention_horizon(days: int, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(days=days)
+
+
+def purge_expired(session: Session, days: int, *, now: datetime | None = None) -> int:
+    """Delete the content (the whole row: event, salt, holder link) of entries older than ``days``. Their
+    commitments stay in the transparency log, so the tree, its tiles and every newer event still verify."""
+    if days < 180:
+        raise ValueError("usage retention must be at least 180 days")
+    result = session.execute(delete(UsageEntry).where(UsageEntry.at < retention_horizon(days, now)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def export_for_holder(session: Session, holder_hash: str, *, retention_days: int,
+                      consistency_from: list[int] | None = None, limit: int = 5000) -> dict[str, Any]:
+    """The citizen's events with inclusion proofs against the latest checkpoint, for offline checking
+    (``licex log verify``); ``consistency_from`` adds consistency proofs from earlier tree sizes."""
+    note = tlog.checkpoint_note(session)
+    size = int(note.split("\n")[1])
+    events = views(session, list_for_holder(session, holder_hash, limit=limit))
+    prover = tlog.prover(session, size)
+    for ev in events:
+        index = ev["log"]["index"]
+        if index is not None and index < size:
+            ev["log"]["inclusion"] = [tlog.b64(h) for h in prover.inclusion(index)]
+        else:
+            ev["log"] = {"index": None, "leaf_input": ev["log"]["leaf_input"]}  # not in this checkpoint yet
+    consistency = {str(m): [tlog.b64(h) for h in prover.consistency(m)]
+                   for m in sorted(set(consistency_from or [])) if 0 < m <= size}
+    return {"checkpoint": note, "retained_since": retention_horizon(retention_days).isoformat(),
+            "events": events, "consistency": consistency}

@@ -4,7 +4,7 @@
 // SVG (made by the server) is shown through <img src="data:image/svg+xml;base64,...">, so it cannot run script.
 // The citizen token lives in sessionStorage under its own key (the counter page keeps a separate one).
 
-import { api, ApiError, errorText, showMessage } from "./api.js";
+import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -35,13 +35,7 @@ const state = {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-function token() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
+const token = () => storedToken(TOKEN_KEY);
 
 const formatTime = (iso) => when(iso); // China time, one format (time.js)
 
@@ -527,6 +521,8 @@ async function loadUsage({ more = false } = {}) {
     const last = entries.length ? entries[entries.length - 1].seq : 1;
     button.hidden = entries.length < USAGE_PAGE || last <= 1;
     if (more && button.hidden) showMessage($("usage-msg"), msg("js.citizen.usage_end"));
+    // usage-verify.js checks them against the transparency log
+    window.dispatchEvent(new CustomEvent("licex:usage", { detail: { entries, append: more } }));
   } catch (e) {
     if (!more) list.replaceChildren();
     list.append(el("li", { class: "notice notice-error", text: errorText(e) }));
