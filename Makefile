@@ -9,12 +9,14 @@ test:
 	@scripts/bootstrap.sh dev
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest
 
 lint:
 	@scripts/bootstrap.sh dev
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 bench:
 	@scripts/bootstrap.sh dev

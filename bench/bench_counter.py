@@ -85,7 +85,7 @@ class _NaiveTrust:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].endswith("/pull"):
-            scope["app"].state.ctx.extras.pop("trust", None)
+            scope["app"].state.ctx.trust_cache = None
         await self.app(scope, receive, send)
 
 
@@ -243,7 +243,7 @@ def _qr_times(repeat: int) -> dict[str, Any]:
 
 
 def _setup(data_dir: Path, database_url: str | None, citizens: int) -> tuple[dict[str, str], list[str], list[str]]:
-    from exchange.citizens.session import encrypt_id, issue_session
+    from exchange.auth.citizen import encrypt_id, issue_session
     from exchange.config import Settings
     from exchange.context import AppContext
     from exchange.counter.provision import demo_clerk_passwords
@@ -286,7 +286,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="licex-bench-counter-"))
     with contextlib.ExitStack() as stack:
         if args.postgres and not args.database_url:
-            from tests.fixtures.databases import database_url
+            from testkit.databases import database_url
 
             args.database_url = stack.enter_context(database_url("postgresql", tmp))
         _bench(args, tmp)

@@ -29,7 +29,7 @@ from typing import Any
 from exchange.face.engine import FaceConfig, FaceEngine
 from exchange.face.images import decode_image
 from exchange.face.liveness import Challenge, check_liveness
-from tests.fixtures import faces
+from testkit import faces
 
 
 def _times_ms(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -93,7 +93,7 @@ def _naive(ctx: AppContext, credentials: list[str]) -> float:
 
 
 def run(n: int, postgres: bool, workers: int, batch_size: int) -> dict[str, object]:
-    from tests.fixtures.databases import database_url
+    from testkit.databases import database_url
 
     result: dict[str, object] = {"licences": n, "python": platform.python_version(), "cpus": os.cpu_count(),
                                  "workers": workers, "batch_size": batch_size}

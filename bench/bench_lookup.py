@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from exchange.kit import migrate
 from exchange.licences import repository
 from schemas.catalogue import load_catalogue
-from tests.fixtures.databases import postgres_url
+from testkit.databases import postgres_url
 
 
 def _pct(samples: list[float], q: float) -> float:

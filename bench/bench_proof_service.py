@@ -71,12 +71,12 @@ class Setup:
 def service_run(setup: Setup, *, workers: int, concurrency: int, seconds: float) -> dict[str, Any]:
     from exchange.kit.db import unit_of_work
     from exchange.proofs import service
-    from exchange.proofs.pipeline import WORKERS_KEY, close_pipeline, pipeline_for
+    from exchange.proofs.pipeline import close_pipeline, pipeline_for
     from exchange.usage.service import Actor
 
     ctx = setup.ctx
     close_pipeline(ctx)
-    ctx.extras[WORKERS_KEY] = workers
+    ctx.proof_workers = workers
     actor = Actor("citizen", "本人")
 
     def one(i: int) -> float:

@@ -32,7 +32,7 @@ PASSPHRASE = b"bench-only-passphrase"
 
 def _sample_doc(i: int) -> Any:
     """The has-property 有无房证明 sample of the proof tests (rare glyphs, a table), numbered per iteration."""
-    from tests.exchange.proofs.samples import real_estate_with_property
+    from testkit.proof_samples import real_estate_with_property
 
     return replace(real_estate_with_property(), number=f"BDC-2024-1121-{i:06d}")
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from schemas.canonical import b64u_decode
 from schemas.catalogue import load_catalogue
-from tests.fixtures.pki import build_pki, issue_test_licence
+from testkit.pki import build_pki, issue_test_licence
 from verifier.licence import forget, verify_licence
 
 

@@ -22,7 +22,7 @@ from typing import Any
 def corpus(out: Path) -> None:
     from issuers.demo import bulk_drafts
     from schemas.catalogue import load_catalogue
-    from tests.fixtures.pki import SAMPLE_FIELDS, build_pki, issue_test_licence
+    from testkit.pki import SAMPLE_FIELDS, build_pki, issue_test_licence
     from verifier.sdjwt import select_disclosures
 
     rng = random.Random(1)

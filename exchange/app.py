@@ -75,7 +75,7 @@ def _health(app: FastAPI) -> None:
 
 
 def _compose(ctx: AppContext) -> None:
-    """Wire the adapters the services read from ``ctx.extras`` (the proof data source)."""
+    """Wire the adapters the services read from the context (the proof data source)."""
     from .proofs.datasource import install_default
 
     install_default(ctx)
@@ -101,19 +101,19 @@ def _include_routers(app: FastAPI) -> None:
     from .archive.router import router as archive
     from .catalogue.router import router as catalogue
     from .citizens.router import router as citizens
+    from .consents.router import router as consents
     from .counter.router import router as counter
     from .departments.router import router as departments
     from .licences.router import router as licences
     from .ops.router import router as ops
     from .proofs.router import router as proofs
-    from .proofs.verify_page import router as verify_page
     from .qr.router import router as qr
     from .status.router import router as status_lists
     from .tlog.router import router as tlog
     from .trust.router import router as trust
 
-    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, verify_page,
-                         citizens, qr, counter, archive, tlog, status_lists]
+    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
+                         counter, archive, tlog, status_lists]
     routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")

@@ -261,11 +261,10 @@ def proof(type_key: Annotated[str, typer.Argument(help="instant proof type, e.g.
     from .kit.errors import ExchangeError
     from .proofs import service
     from .proofs.datasource import install_default
-    from .proofs.pipeline import WORKERS_KEY
     from .usage.service import Actor
 
     ctx = _context(_settings(data_dir))
-    ctx.extras[WORKERS_KEY] = 0  # one proof: seal in this process, no worker pool
+    ctx.proof_workers = 0  # one proof: seal in this process, no worker pool
     install_default(ctx)
     try:
         with unit_of_work(ctx.sessions) as session:

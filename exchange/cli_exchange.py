@@ -95,7 +95,7 @@ def install_cert(cert: Certs, data_dir: DataDir = Path("./var/licex")) -> None:
         slots = [(pki_dir / "exchange.key", EXCHANGE_KEY_LABEL)] + [
             (pki_dir / "seals" / f"{d}.key", seal_key_label(d)) for d in ctx.catalogue.departments]
         for where, label in slots:
-            from issuers.hsm import HsmError
+            from schemas.hsm import HsmError
 
             try:
                 keys.append((where, _spki(ctx.keyring.token_key(label).public_key())))

@@ -5,7 +5,7 @@ the demo's separate ``<data_dir>/ca``), ``exchange.crt``/``exchange.key`` (signs
 ``seals/<department>.crt``/``.key`` (the departments' seal keys held by the sealing service). Every private key
 is PKCS#8 encrypted with ``LICEX_KEY_PASSPHRASE``; none is ever committed or logged.
 
-With ``LICEX_PKCS11_MODULE`` / ``LICEX_PKCS11_TOKEN`` / ``LICEX_PKCS11_PIN`` set (see ``issuers.hsm``) the
+With ``LICEX_PKCS11_MODULE`` / ``LICEX_PKCS11_TOKEN`` / ``LICEX_PKCS11_PIN`` set (see ``schemas.hsm``) the
 exchange's keys live in that token instead — ``licex-exchange`` and ``licex-seal-<department>`` — and the files
 hold only the certificates; the private keys cannot be read out of the token.
 """
@@ -47,7 +47,7 @@ class Keyring:
         self.pki_dir = data_dir / "pki"
         self._passphrase = passphrase
         self._token: Any = None
-        from issuers.hsm import HsmConfig  # the PKCS#11 binding; loaded only when a token is configured
+        from schemas.hsm import HsmConfig  # the PKCS#11 binding; loaded only when a token is configured
 
         self.hsm = HsmConfig.from_env()
         self._lock = threading.Lock()
@@ -63,7 +63,7 @@ class Keyring:
 
     def token_key(self, label: str) -> ec.EllipticCurvePrivateKey:
         """The key labelled ``label`` in the configured PKCS#11 token."""
-        from issuers.hsm import Token
+        from schemas.hsm import Token
 
         if self.hsm is None:
             raise KeyMaterialMissing("no PKCS#11 token is configured")

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .kit.db import Base, utcnow
+from .kit.nonces import UsedNonce as UsedNonce  # the table lives with its one function, in the kit
 
 HASH = String(64)
 
@@ -47,17 +48,6 @@ class ApiClient(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class UsedNonce(Base):
-    """Single-use identifiers (client-assertion jti, dynamic QR jti, face challenges): the store refuses replays,
-    across every process sharing the database."""
-
-    __tablename__ = "used_nonces"
-    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-    used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QrGrant(Base):

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from issuers import pki
 from issuers.department import DepartmentSigner
 
-from .admin import service as admin
 from .config import Settings
 from .context import AppContext
+from .departments import admin
 from .keyring import EXCHANGE_KEY_LABEL, seal_key_label
 from .kit import migrate
 from .kit.db import unit_of_work
@@ -114,7 +114,7 @@ def _own_key(path: Path, passphrase: bytes, *, org: str, department_id: str, usc
     crt, csr = path.with_suffix(".crt"), path.with_suffix(".csr")
     path.parent.mkdir(parents=True, exist_ok=True)
     if token is not None:
-        from issuers.hsm import HsmError
+        from schemas.hsm import HsmError
 
         try:
             key = token.key(label)
@@ -163,7 +163,7 @@ def provision_production(settings: Settings, root_cert: Path, *, progress: Progr
     ctx = AppContext.build(settings)
     token = None
     if ctx.keyring.hsm is not None:
-        from issuers.hsm import Token
+        from schemas.hsm import Token
 
         say(f"keys in the PKCS#11 token {ctx.keyring.hsm.token_label!r}")
         token = Token(ctx.keyring.hsm)

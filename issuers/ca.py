@@ -49,7 +49,7 @@ def make_csr(key: ec.EllipticCurvePrivateKey, *, org: str, department_id: str, u
     """A PEM PKCS#10 request in the licex subject layout, signed by ``key`` (proof of possession; a PKCS#11 token
     key signs it in the token)."""
     subject = csr_subject(org=org, department_id=department_id, uscc=uscc, common_name=common_name)
-    from issuers.hsm import TokenKey, token_csr
+    from schemas.hsm import TokenKey, token_csr
 
     if isinstance(key, TokenKey):
         return token_csr(key, subject)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from issuers.hsm import HsmError
+from schemas.hsm import HsmError
 
 ca_app = typer.Typer(help="the city root CA, run offline: init, sign CSRs by profile, revoke, export-root",
                      no_args_is_help=True)

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from issuers import pki
 from issuers.ca import make_csr
 from issuers.department import CLIENT_CERT, CLIENT_KEY, LICENCE_CERT, LICENCE_KEY, DepartmentSigner
-from issuers.hsm import HsmConfig, Token
 from schemas.catalogue import Department, load_catalogue
+from schemas.hsm import HsmConfig, Token
 
 __all__ = ["DepartmentDir", "DepartmentDirError"]
 

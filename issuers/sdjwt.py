@@ -28,14 +28,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509 import Certificate
 
 from schemas.canonical import b64u_encode as _b64u
-from schemas.canonical import canonical_json as _json
+from schemas.jose import compact_jws
 
 __all__ = [
     "CHINA_TZ",
@@ -116,10 +114,7 @@ def sign_es256_jws(
         raise IssuanceError("BAD_KEY", "ES256 needs a P-256 key")
     if header.get("alg") != "ES256":
         raise IssuanceError("BAD_HEADER", "alg must be ES256")
-    signing_input = f"{_b64u(_json(dict(header)))}.{_b64u(_json(dict(payload)))}"
-    der = key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    return f"{signing_input}.{_b64u(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    return compact_jws(header, payload, key)
 
 
 def _version_of(licence_id: str) -> str:
@@ -132,6 +127,49 @@ def _version_of(licence_id: str) -> str:
 
 def _start_of_day(day: date) -> int:
     return int(datetime.combine(day, time(0, 0), CHINA_TZ).timestamp())
+
+
+def _check_arguments(key: ec.EllipticCurvePrivateKey, cert: Certificate, *, fields: Mapping[str, Any],
+                     holder_code_type: str, valid_from: date, valid_until: date | None, decoys: int,
+                     required: Mapping[str, str]) -> None:
+    """Refuse what :func:`issue_licence` must never sign (raises :class:`IssuanceError`)."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise IssuanceError("BAD_KEY", "key must be an EC private key")
+    own_public = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    cert_public = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    if own_public != cert_public:
+        raise IssuanceError("KEY_MISMATCH", "the key does not belong to the certificate")
+    if holder_code_type not in HOLDER_CODE_TYPES:
+        raise IssuanceError(
+            "BAD_HOLDER_CODE_TYPE", f"holder_code_type must be one of {sorted(HOLDER_CODE_TYPES)}"
+        )
+    if valid_until is not None and valid_until < valid_from:
+        raise IssuanceError("BAD_VALIDITY", "valid_until is before valid_from")
+    if decoys < 0:
+        raise IssuanceError("BAD_DECOYS", "decoys must be >= 0")
+    for name in fields:
+        if not isinstance(name, str) or not name:
+            raise IssuanceError("BAD_FIELD", "field names must be non-empty strings")
+        if name in CLEAR_CLAIMS or name in {"holder_name", "holder_code"}:
+            raise IssuanceError("RESERVED_FIELD", f"field name {name!r} collides with a reserved claim")
+    for label, value in required.items():
+        if not value:
+            raise IssuanceError("MISSING", f"{label} is required")
+
+
+def _disclose(disclosable: list[tuple[str, Any]], salts: SaltSource, decoys: int) -> tuple[list[str], list[str]]:
+    """The disclosures of ``disclosable`` (in order) and the ``_sd`` digests, plus ``decoys`` decoy digests."""
+
+    def new_salt() -> str:
+        raw = salts()
+        if len(raw) < _SALT_BYTES:
+            raise IssuanceError("SHORT_SALT", "salts need at least 128 bits")
+        return _b64u(raw)
+
+    disclosures = [encode_disclosure(new_salt(), name, value) for name, value in disclosable]
+    digests = [disclosure_digest(d) for d in disclosures]
+    digests.extend(disclosure_digest(new_salt()) for _ in range(decoys))  # decoy: digest of a bare salt
+    return disclosures, digests
 
 
 def issue_licence(
@@ -167,44 +205,13 @@ def issue_licence(
     named ``licence_no``, so personal identifiers never travel in the clear.
     ``valid_until=None`` means long-term (长期): no ``exp``. ``decoys`` adds decoy digests to ``_sd``.
     """
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise IssuanceError("BAD_KEY", "key must be an EC private key")
-    own_public = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    cert_public = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    if own_public != cert_public:
-        raise IssuanceError("KEY_MISMATCH", "the key does not belong to the certificate")
-    if holder_code_type not in HOLDER_CODE_TYPES:
-        raise IssuanceError(
-            "BAD_HOLDER_CODE_TYPE", f"holder_code_type must be one of {sorted(HOLDER_CODE_TYPES)}"
-        )
-    if valid_until is not None and valid_until < valid_from:
-        raise IssuanceError("BAD_VALIDITY", "valid_until is before valid_from")
-    if decoys < 0:
-        raise IssuanceError("BAD_DECOYS", "decoys must be >= 0")
-    for name in fields:
-        if not isinstance(name, str) or not name:
-            raise IssuanceError("BAD_FIELD", "field names must be non-empty strings")
-        if name in CLEAR_CLAIMS or name in {"holder_name", "holder_code"}:
-            raise IssuanceError("RESERVED_FIELD", f"field name {name!r} collides with a reserved claim")
-    for required, label in (
-        (department_id, "department_id"),
-        (licence_type_code, "licence_type_code"),
-        (licence_id, "licence_id"),
-        (holder_code, "holder_code"),
-    ):
-        if not required:
-            raise IssuanceError("MISSING", f"{label} is required")
-
+    _check_arguments(key, cert, fields=fields, holder_code_type=holder_code_type, valid_from=valid_from,
+                     valid_until=valid_until, decoys=decoys, required={
+                         "department_id": department_id, "licence_type_code": licence_type_code,
+                         "licence_id": licence_id, "holder_code": holder_code})
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         raise IssuanceError("NAIVE_DATETIME", "now must be timezone-aware")
-    salts = salt_source or _random_salt
-
-    def new_salt() -> str:
-        raw = salts()
-        if len(raw) < _SALT_BYTES:
-            raise IssuanceError("SHORT_SALT", "salts need at least 128 bits")
-        return _b64u(raw)
 
     disclosable: list[tuple[str, Any]] = [("holder_name", holder_name), ("holder_code", holder_code)]
     # A licence number that *is* the holder's code (居民身份证, 驾驶证: the ID number) must not leak in the
@@ -213,9 +220,7 @@ def issue_licence(
     if licence_no_private:
         disclosable.append(("licence_no", licence_no))
     disclosable.extend(fields.items())
-    disclosures = [encode_disclosure(new_salt(), name, value) for name, value in disclosable]
-    digests = [disclosure_digest(d) for d in disclosures]
-    digests.extend(disclosure_digest(new_salt()) for _ in range(decoys))  # decoy: digest of a bare salt
+    disclosures, digests = _disclose(disclosable, salt_source or _random_salt, decoys)
 
     payload: dict[str, Any] = {
         "iss": department_id,

@@ -1,14 +1,16 @@
-"""Canonical JSON bytes and strict base64url, the encodings every signature and digest in the project uses."""
+"""Canonical JSON bytes, strict base64url and strict unpadded base32: the encodings every signature, digest and
+QR payload in the project uses."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import math
 import re
 from typing import Any, Final
 
-__all__ = ["b64u_decode", "b64u_encode", "canonical_json"]
+__all__ = ["b32_decode", "b32_encode", "b64u_decode", "b64u_encode", "canonical_json"]
 
 
 def _check(obj: Any, path: str) -> None:
@@ -74,3 +76,28 @@ def b64u_decode(s: str) -> bytes:
         return binascii.a2b_base64(s.encode("ascii").translate(_TO_STD) + b"=" * (-rem % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks above
         raise ValueError(f"b64u_decode: {exc}") from exc
+
+
+_B32_RE: Final = re.compile(r"[A-Z2-7]*")
+
+
+def b32_encode(data: bytes) -> str:
+    """RFC 4648 base32, upper case, without ``=`` padding (every character is in the QR alphanumeric set)."""
+    return base64.b32encode(data).decode("ascii").rstrip("=")
+
+
+def b32_decode(text: str) -> bytes:
+    """Strict inverse of :func:`b32_encode`.
+
+    Raises ``ValueError`` on padding, lower case or other characters, an impossible length or non-zero trailing
+    bits (so that every byte string has exactly one encoding).
+    """
+    if not isinstance(text, str) or not _B32_RE.fullmatch(text):
+        raise ValueError("b32_decode: expected upper-case base32 without padding")
+    try:
+        data = base64.b32decode(text + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("b32_decode: not base32") from exc
+    if b32_encode(data) != text:
+        raise ValueError("b32_decode: non-canonical base32 (length or trailing bits)")
+    return data

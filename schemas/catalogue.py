@@ -31,6 +31,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from schemas.dates import add_years, age_on
 from schemas.fastcheck import FastCheck, compile_fast_check
 from schemas.identifiers import (
     IdentifierError,
@@ -221,17 +222,6 @@ class UntilFieldValidity(_Model):
 Validity = Annotated[
     LongTermValidity | YearsValidity | AgeBandValidity | UntilFieldValidity, Field(discriminator="rule")
 ]
-
-
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
-
-
-def _age_on(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 _SCHEMA_CODES: Final = {
@@ -467,7 +457,7 @@ class LicenceType(_Model):
         if isinstance(v, LongTermValidity):
             return None
         if isinstance(v, YearsValidity):
-            return _add_years(issue_date, v.years)
+            return add_years(issue_date, v.years)
         if isinstance(v, AgeBandValidity):
             if v.birth_field:
                 birth = _date_field(fields, v.birth_field)
@@ -475,15 +465,15 @@ class LicenceType(_Model):
                 birth = parse_citizen_id(
                     str(fields.get(self.holder_code_field, "")), field=self.holder_code_field
                 ).birth
-            age = _age_on(birth, issue_date)
+            age = age_on(birth, issue_date)
             if age < 0:
                 raise ValueError("issue date before the holder's birth")
             if age < 16:
-                return _add_years(issue_date, 5)
+                return add_years(issue_date, 5)
             if age <= 25:
-                return _add_years(issue_date, 10)
+                return add_years(issue_date, 10)
             if age <= 45:
-                return _add_years(issue_date, 20)
+                return add_years(issue_date, 20)
             return None
         raw = fields.get(v.field)
         if isinstance(raw, str) and raw in LONG_TERM_WORDS:

@@ -21,12 +21,12 @@ padded base32, wrong length or an unknown kind raise :class:`QrTokenError` with 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import struct
 from dataclasses import dataclass
 from typing import Final
+
+from .canonical import b32_decode, b32_encode
 
 __all__ = [
     "KINDS",
@@ -104,7 +104,7 @@ def signing_input(kind: int, token_id: bytes, expires_at: int) -> bytes:
 
 def encode(token: QrToken) -> str:
     raw = _body(token.kind, token.token_id, token.expires_at) + token.mac
-    return PREFIX + base64.b32encode(raw).decode("ascii").rstrip("=")
+    return PREFIX + b32_encode(raw)
 
 
 def decode(text: str) -> QrToken:
@@ -122,10 +122,10 @@ def decode(text: str) -> QrToken:
     if not _B32_RE.fullmatch(b32):
         raise QrTokenError("BAD_CHARSET", "payload must be upper-case base32 without padding")
     try:
-        raw = base64.b32decode(b32 + "=" * (-len(b32) % 8))
-    except binascii.Error as exc:  # pragma: no cover - the regex and length already rule this out
-        raise QrTokenError("BAD_CHARSET", "payload is not base32") from exc
-    if len(raw) != _TOTAL_BYTES or base64.b32encode(raw).decode("ascii").rstrip("=") != b32:
-        raise QrTokenError("BAD_LENGTH", "payload has non-canonical trailing bits")
+        raw = b32_decode(b32)  # the regex and the length leave only non-canonical trailing bits to refuse
+    except ValueError as exc:
+        raise QrTokenError("BAD_LENGTH", "payload has non-canonical trailing bits") from exc
+    if len(raw) != _TOTAL_BYTES:  # pragma: no cover - implied by the length check
+        raise QrTokenError("BAD_LENGTH", "payload has the wrong length")
     kind, token_id, expires_at = struct.unpack(">B16sI", raw[:_BODY_BYTES])
     return QrToken(kind=kind, token_id=token_id, expires_at=expires_at, mac=raw[_BODY_BYTES:])

@@ -1,4 +1,5 @@
-"""Strict JOSE primitives shared by the verifier: base64url, compact JWS parsing, ES256 verification.
+"""Strict JOSE primitives shared by the verifier: base64url, compact JWS parsing, ES256 verification (the last
+from :mod:`schemas.jose`, the one implementation both sides use).
 
 Only ES256 (ECDSA P-256 / SHA-256, raw ``r||s`` signature) is ever accepted; callers pin it.
 
@@ -19,12 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from schemas.canonical import b64u_decode
+from schemas.jose import es256_verify as es256_verify  # the one ES256 verify, shared with the signing side
 from verifier.errors import MalformedInput
 
 __all__ = [
@@ -142,25 +140,6 @@ def _header(header_b64: str) -> dict[str, Any]:
         if len(header_b64) <= _HEADER_CACHE_MAX_CHARS:
             _remember(_HEADER_CACHE, header_b64, cached)
     return dict(cached)  # a fresh top-level dict: a caller that edits its header cannot poison the memo
-
-
-def es256_verify(public_key: object, signing_input: bytes, signature: bytes) -> bool:
-    """True when ``signature`` (raw 64-byte ``r||s``) is a valid ES256 signature by a P-256 key."""
-    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-        public_key.curve, ec.SECP256R1
-    ):
-        return False
-    if len(signature) != 64:
-        return False
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
-    if r == 0 or s == 0:
-        return False
-    try:
-        public_key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -2,30 +2,26 @@
 
 :func:`verify_proof_pdf` validates the embedded signature with pyHanko against the trust list's roots and
 maps the outcome to :class:`~verifier.result.Code`; :func:`verify_proof_qr` checks the ``LXP1`` QR token
-(format in :mod:`exchange.proofs.qr_payload`, which signs it; parsing lives here so that relying parties
-need only ``verifier``). Neither touches the network or a database.
+(layout and parsing in :mod:`schemas.proofqr`, shared with :mod:`exchange.proofs.qr_payload`, which signs it).
+Neither touches the network or a database.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
-import json
-import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
 
-from schemas.canonical import canonical_json
+from schemas.jose import es256_verify
+from schemas.proofqr import ProofQrClaims as ProofQrClaims
+from schemas.proofqr import ProofQrError as ProofQrError
+from schemas.proofqr import key_id as key_id
+from schemas.proofqr import parse_proof_qr as parse_proof_qr
 from verifier.result import Code, VerificationResult, verdict_line
 from verifier.status_check import StatusSource, check_status
 from verifier.trust import TrustList
@@ -41,129 +37,6 @@ __all__ = [
 ]
 
 MAX_PDF_BYTES = 20 * 1024 * 1024
-PREFIX = "LXP1"
-DIGEST_BYTES = 16
-KID_BYTES = 8
-MAX_QR_TEXT = 1024
-_TOKEN_RE = re.compile(r"LXP1\.([A-Z2-7]+)\.([A-Z2-7]+)\.([A-Z2-7]+)")
-_CLAIM_KEYS = frozenset({"i", "y", "k", "t"})
-#: Optional claim ``s`` = ``{"idx": N, "uri": U}``: the proof's IETF Token Status List entry (the standard's
-#: ``status.status_list`` object under a short key, as the QR's other claims).
-_OPTIONAL_KEYS = frozenset({"s"})
-
-
-class ProofQrError(ValueError):
-    """The QR text is not a well-formed licex proof payload."""
-
-    code = "MALFORMED"
-
-
-@dataclass(frozen=True, slots=True)
-class ProofQrClaims:
-    proof_id: str
-    proof_type: str
-    department_id: str
-    issued_at: datetime
-    digest: bytes  # truncated SHA-256 of the proof data
-    kid: bytes  # first KID_BYTES of the seal certificate's SHA-256 fingerprint
-    status_list: dict[str, Any] | None = None  # {"idx": N, "uri": U} when the proof has a status list entry
-    signing_input: bytes = field(default=b"", compare=False, repr=False)
-    signature: bytes = field(default=b"", compare=False, repr=False)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "proof_id": self.proof_id,
-            "proof_type": self.proof_type,
-            "department_id": self.department_id,
-            "issued_at": self.issued_at.isoformat(),
-            "digest": self.digest.hex(),
-            "kid": self.kid.hex(),
-            **({"status": self.status_claim} if self.status_list is not None else {}),
-        }
-
-    @property
-    def status_claim(self) -> dict[str, Any] | None:
-        """The standard ``status`` claim (``{"status_list": {"idx", "uri"}}``) or None."""
-        return None if self.status_list is None else {"status_list": dict(self.status_list)}
-
-    def matches_data(self, canonical_data: bytes) -> bool:
-        """True when ``canonical_data`` hashes to the digest in the QR."""
-        return proof_data_digest(canonical_data) == self.digest
-
-
-def b32_encode(data: bytes) -> str:
-    return base64.b32encode(data).decode("ascii").rstrip("=")
-
-
-def b32_decode(text: str) -> bytes:
-    try:
-        data = base64.b32decode(text + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError) as exc:
-        raise ProofQrError("bad base32") from exc
-    if b32_encode(data) != text:  # one encoding per value: reject non-zero trailing bits
-        raise ProofQrError("non-canonical base32")
-    return data
-
-
-def key_id(cert: x509.Certificate) -> bytes:
-    """First 8 bytes of the SHA-256 fingerprint of the certificate's DER."""
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()[:KID_BYTES]
-
-
-def proof_data_digest(canonical_data: bytes) -> bytes:
-    return hashlib.sha256(canonical_data).digest()[:DIGEST_BYTES]
-
-
-def parse_proof_qr(text: str) -> ProofQrClaims:
-    """Parse (but do not verify) the QR text; raises :class:`ProofQrError` when malformed."""
-    if not isinstance(text, str) or len(text) > MAX_QR_TEXT:
-        raise ProofQrError("QR text missing or too long")
-    token = text.strip()
-    if "#" in token:  # URL form: the token is the fragment
-        token = token.rsplit("#", 1)[1]
-    m = _TOKEN_RE.fullmatch(token)
-    if m is None:
-        raise ProofQrError("not a LXP1 proof token")
-    raw_claims, raw_bin, raw_sig = b32_decode(m.group(1)), b32_decode(m.group(2)), b32_decode(m.group(3))
-    if len(raw_sig) != 64:
-        raise ProofQrError("signature must be 64 bytes (ES256 r||s)")
-    try:
-        claims = json.loads(raw_claims.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProofQrError("claims are not JSON") from exc
-    if not isinstance(claims, dict) or not _CLAIM_KEYS <= set(claims) <= _CLAIM_KEYS | _OPTIONAL_KEYS:
-        raise ProofQrError(f"claims must have the keys {sorted(_CLAIM_KEYS)} (and optionally 's')")
-    status_list = claims.get("s")
-    if status_list is not None:
-        from verifier.errors import MalformedInput
-        from verifier.status_list import status_reference
-
-        try:
-            status_reference({"status_list": status_list})
-        except MalformedInput as exc:
-            raise ProofQrError(f"claim 's': {exc.detail}") from exc
-    if canonical_json(claims) != raw_claims:
-        raise ProofQrError("claims are not canonical JSON")
-    for k in ("i", "y", "k"):
-        if not isinstance(claims[k], str) or not claims[k]:
-            raise ProofQrError(f"claim {k!r} must be a non-empty string")
-    t = claims["t"]
-    if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t < 2**33:
-        raise ProofQrError("claim 't' must be Unix seconds")
-    if len(raw_bin) != KID_BYTES + DIGEST_BYTES:
-        raise ProofQrError("key id + digest segment has the wrong length")
-    kid, digest = raw_bin[:KID_BYTES], raw_bin[KID_BYTES:]
-    return ProofQrClaims(
-        proof_id=claims["i"],
-        proof_type=claims["y"],
-        department_id=claims["k"],
-        issued_at=datetime.fromtimestamp(t, UTC),
-        digest=digest,
-        kid=kid,
-        status_list=status_list,
-        signing_input=f"{PREFIX}.{m.group(1)}.{m.group(2)}".encode("ascii"),
-        signature=raw_sig,
-    )
 
 
 # --------------------------------------------------------------------------- results
@@ -249,13 +122,7 @@ def verify_proof_qr(
             note="no seal certificate with this key id is listed for the department",
         )
     details["cert_fingerprint"] = _fingerprint(cert)
-    public = cert.public_key()
-    try:
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            raise InvalidSignature
-        r, s = int.from_bytes(claims.signature[:32], "big"), int.from_bytes(claims.signature[32:], "big")
-        public.verify(encode_dss_signature(r, s), claims.signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
+    if not es256_verify(cert.public_key(), claims.signing_input, claims.signature):
         return _result(
             [Code.BAD_SIGNATURE], what=what, subject=claims.proof_id, issuer=dept.name, details=details
         )
@@ -308,6 +175,8 @@ def _qr_text_from_pdf(reader: Any, revision: int | None) -> str | None:
         return None
 
 
+# Long on purpose (~100 lines): pyHanko's validation of each seal and the mapping of its outcome to reason codes
+# read as one sequence; the pyHanko imports stay inside so that importing this module stays cheap.
 def verify_proof_pdf(
     pdf_bytes: bytes,
     trust: TrustList,

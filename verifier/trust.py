@@ -20,7 +20,6 @@ pinned) root, carries the trust-list-signing EKU and is not revoked, and that ``
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -30,12 +29,8 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives import serialization
 
-from schemas.canonical import b64u_encode as _b64u
-from schemas.canonical import canonical_json as _canonical_json
 from verifier.errors import MalformedInput, TrustListError
 from verifier.jose import es256_verify, parse_compact_jws, parse_x5c
 
@@ -49,7 +44,6 @@ __all__ = [
     "TrustedCertificate",
     "TrustedDepartment",
     "clear_caches",
-    "encode_trust_list",
     "fingerprint",
 ]
 
@@ -257,22 +251,6 @@ class TrustListDocument:
             revoked=tuple(revoked),
             log_keys=tuple(log_keys),
         )
-
-
-def encode_trust_list(
-    doc: TrustListDocument, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate
-) -> bytes:
-    """Sign ``doc`` with the exchange's trust-list key; returns the compact JWS as ASCII bytes."""
-    if not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError("the trust list is signed with ES256 (P-256)")
-    header = {
-        "alg": "ES256",
-        "typ": TRUST_LIST_TYP,
-        "x5c": [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")],
-    }
-    signing_input = f"{_b64u(_canonical_json(header))}.{_b64u(_canonical_json(doc.to_json()))}"
-    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
-    return f"{signing_input}.{_b64u(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}".encode("ascii")
 
 
 #: (certificate fingerprint, fingerprints of the trusted roots) -> the roots that signed it. A signature check

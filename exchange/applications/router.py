@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from ..auth.citizen import CitizenWithId
+from ..auth.clerk import Reviewer
 from ..deps import Ctx, DbSession
-from ..proofs.callers import Citizen, Reviewer
 from . import service
 from .responses import ApplicationOut, QueueItemOut
 
@@ -36,7 +37,7 @@ class ReviewIn(BaseModel):
 
 @router.post("/proof-applications", operation_id="apply_proof", status_code=201, response_model=ApplyOut,
              summary="Apply for a proof the department issues after review")
-def apply_proof(ctx: Ctx, session: DbSession, citizen: Citizen, body: ApplyIn) -> ApplyOut:
+def apply_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, body: ApplyIn) -> ApplyOut:
     applicant = service.Applicant(citizen.id_number, citizen.holder_hash, citizen.actor)
     row = service.apply(ctx, session, applicant, type_key=body.type, purpose=body.purpose, details=body.details)
     return ApplyOut(id=row.id, status=row.status)
@@ -44,7 +45,7 @@ def apply_proof(ctx: Ctx, session: DbSession, citizen: Citizen, body: ApplyIn) -
 
 @router.get("/proof-applications", operation_id="list_my_applications", response_model=list[ApplicationOut],
             summary="The citizen's applications: status, the reviewer's reason, the proof when approved")
-def list_my_applications(ctx: Ctx, session: DbSession, citizen: Citizen) -> list[dict[str, Any]]:
+def list_my_applications(ctx: Ctx, session: DbSession, citizen: CitizenWithId) -> list[dict[str, Any]]:
     return service.list_for_holder(ctx, session, citizen.holder_hash)
 
 

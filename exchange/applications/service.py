@@ -25,7 +25,7 @@ from ..kit.db import utcnow
 from ..kit.errors import Conflict, InvalidInput, NotFound
 from ..models import ProofApplication
 from ..proofs import service as proofs
-from ..proofs.datasource import data_source
+from ..proofs.service import data_source
 from ..usage import service as usage
 from ..usage.service import Actor
 from . import repository

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from ..citizens.session import Citizen
+from ..auth.citizen import Citizen
 from ..deps import Ctx, DbSession
 from ..usage.service import Actor
 from . import service

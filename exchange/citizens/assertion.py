@@ -31,7 +31,7 @@ from typing import Any, Final
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..context import AppContext
+from ..context import AppContext, JwksCache
 from ..kit.errors import Forbidden, Unauthenticated
 
 ASSERTION_TYP: Final = "face-auth+jwt"
@@ -64,17 +64,16 @@ def _keys(ctx: AppContext) -> dict[str, jwt.PyJWK]:
     except OSError as exc:
         raise Forbidden("face assertion keys are unavailable", code="FACE_MODE_DISABLED") from exc
     with _jwks_lock:
-        cached = ctx.extras.get("face_assertion_jwks")
-        if cached is not None and cached[0] == stamp:
-            keys: dict[str, jwt.PyJWK] = cached[1]
-            return keys
+        cached = ctx.face_assertion_jwks
+        if cached is not None and cached.stamp == stamp:
+            return cached.keys
         try:
             data = json.loads(path.read_text())
             jwks = jwt.PyJWKSet.from_dict(data)
         except (OSError, ValueError, jwt.PyJWTError) as exc:
             raise Forbidden("face assertion keys are unreadable", code="FACE_MODE_DISABLED") from exc
         keys = {str(k.key_id): k for k in jwks.keys if k.key_id}
-        ctx.extras["face_assertion_jwks"] = (stamp, keys)
+        ctx.face_assertion_jwks = JwksCache(stamp, keys)
         return keys
 
 

@@ -32,7 +32,7 @@ import hashlib
 import ipaddress
 import secrets
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -44,20 +44,20 @@ from schemas.identifiers import IdentifierError, mask_citizen_id, mask_name, par
 from verifier.errors import MalformedInput
 from verifier.sdjwt import parse_sd_jwt, unpack
 
+from ..auth.citizen import IssuedSession, decrypt_id, encrypt_id, issue_session
 from ..context import AppContext
-from ..departments.repository import consume_nonce
 from ..face.engine import FaceAnalysis, FaceEngine, FaceError, FaceErrorCode
 from ..face.liveness import Challenge, LivenessCode, check_liveness
 from ..kit.errors import ExchangeError, Forbidden, InvalidInput, Locked, Unauthenticated
+from ..kit.nonces import consume_nonce
 from ..kit.ratelimit import rate_limits, too_many
-from ..licences import repository as licence_repo
+from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import Licence
 from ..usage import service as usage
+from ..usage.refusals import keep, refuse
 from ..usage.service import Actor
 from . import repository
-from .audit import keep, refuse
-from .session import IssuedSession, decrypt_id, encrypt_id, issue_session
 
 CHALLENGE_TYP: Final = "face-challenge"
 CHALLENGE_TTL_S: Final = 120
@@ -193,7 +193,7 @@ class Reference:
 def reference_of(ctx: AppContext, session: Session, holder_hash: str) -> Reference | None:
     """The holder's current 居民身份证 licence and the photo and name it discloses (None if there is none)."""
     lt = ctx.catalogue.licence_types[REFERENCE_TYPE]
-    rows = [r for r in licence_repo.for_holder(session, holder_hash, type_codes=[lt.code])
+    rows = [r for r in licence_service.for_holder(session, holder_hash, type_codes=[lt.code])
             if effective_status(r) == "valid"]
     if not rows:
         return None
@@ -222,8 +222,7 @@ def _reference_embedding(ctx: AppContext, engine: FaceEngine, ref: Reference) ->
     licence changes). None when the photo has no single usable face."""
     if ref.photo is None:
         return None
-    cache: OrderedDict[str, np.ndarray[Any, Any] | None] = ctx.extras.setdefault("face_reference_cache",
-                                                                               OrderedDict())
+    cache = ctx.face_reference_cache
     key = ref.licence.content_digest
     with _ref_lock:
         if key in cache:

@@ -5,23 +5,19 @@ import weakref
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 
-from ..counter import consents
-from ..counter.responses import ConsentOut
+from ..auth.citizen import Citizen
 from ..deps import ClientIp, Ctx, DbSession
 from ..kit.errors import InvalidInput
 from ..kit.ratelimit import rate_limits
+from ..usage.refusals import keep_refusals
 from ..usage.schemas import UsageExportOut
 from . import face, service
-from .audit import keep_refusals
 from .responses import MyLicenceOut, UsageEntryOut
-from .session import Citizen
 
 router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
-
-ConsentId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 
 #: Face work is CPU-bound and serialised inside the engine: a small limiter per event loop keeps it from
 #: taking every worker thread the synchronous routes need.
@@ -65,10 +61,6 @@ class LoginOut(BaseModel):
 
 class AssertionIn(BaseModel):
     assertion: str = Field(min_length=1, max_length=8192)
-
-
-class DecisionIn(BaseModel):
-    decision: Literal["approve", "decline"]
 
 
 def _login_out(result: face.LoginResult) -> LoginOut:
@@ -128,28 +120,6 @@ def face_assertion_login(ctx: Ctx, session: DbSession, body: AssertionIn, client
             summary="My licences (sensitive fields masked)")
 def list_my_licences(ctx: Ctx, session: DbSession, caller: Citizen) -> list[dict[str, Any]]:
     return service.list_my_licences(ctx, session, caller)
-
-
-@router.get("/consents", operation_id="list_consents", response_model=list[ConsentOut],
-            summary="Requests for my licences and their status")
-def list_consents(
-    ctx: Ctx, session: DbSession, caller: Citizen,
-    status: Annotated[Literal["pending", "approved", "declined", "withdrawn", "expired"] | None, Query()] = None,
-) -> list[dict[str, Any]]:
-    return consents.list_for_citizen(ctx, session, caller.holder_hash, status)
-
-
-@router.post("/consents/{consent_id}", operation_id="decide_consent", response_model=ConsentOut,
-             summary="Approve or decline a request")
-def decide_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId,
-                   body: DecisionIn) -> dict[str, Any]:
-    return consents.decide(ctx, session, caller.holder_hash, consent_id, body.decision)
-
-
-@router.post("/consents/{consent_id}/withdraw", operation_id="withdraw_consent", response_model=ConsentOut,
-             summary="Withdraw a consent")
-def withdraw_consent(ctx: Ctx, session: DbSession, caller: Citizen, consent_id: ConsentId) -> dict[str, Any]:
-    return consents.withdraw(ctx, session, caller.holder_hash, consent_id)
 
 
 @router.get("/usage", operation_id="list_usage", response_model=list[UsageEntryOut],

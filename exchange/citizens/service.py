@@ -18,12 +18,12 @@ from schemas.identifiers import mask_citizen_id
 from verifier.errors import MalformedInput
 from verifier.sdjwt import parse_sd_jwt, unpack
 
+from ..auth.citizen import CitizenSession
 from ..context import AppContext
 from ..kit.errors import InvalidInput
-from ..licences import repository as licence_repo
+from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..usage import service as usage
-from .session import CitizenCaller
 
 
 def mask_value(schema: Mapping[str, Any], value: Any) -> Any:
@@ -57,10 +57,10 @@ def licence_view(lt: LicenceType, disclosed: Mapping[str, Any], *, issuer: str, 
             "valid_until": valid_until, "fields": fields}
 
 
-def list_my_licences(ctx: AppContext, session: Session, caller: CitizenCaller) -> list[dict[str, Any]]:
+def list_my_licences(ctx: AppContext, session: Session, caller: CitizenSession) -> list[dict[str, Any]]:
     out = []
     by_code = {lt.code: lt for lt in ctx.catalogue.licence_types.values()}
-    for row in licence_repo.for_holder(session, caller.holder_hash):
+    for row in licence_service.for_holder(session, caller.holder_hash):
         lt = by_code.get(row.type_code)
         if lt is None:
             continue
@@ -79,7 +79,7 @@ def list_my_licences(ctx: AppContext, session: Session, caller: CitizenCaller) -
 MAX_SEQ = 2_147_483_647
 
 
-def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limit: int = 100,
+def list_usage(ctx: AppContext, session: Session, caller: CitizenSession, *, limit: int = 100,
                before_seq: int | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be 1–500", field="limit")
@@ -95,7 +95,7 @@ def list_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *, limi
     return out
 
 
-def export_usage(ctx: AppContext, session: Session, caller: CitizenCaller, *,
+def export_usage(ctx: AppContext, session: Session, caller: CitizenSession, *,
                  consistency_from: list[int] | None = None) -> dict[str, Any]:
     """My usage log with inclusion proofs and the signed checkpoint, for `licex log verify` (offline)."""
     if consistency_from and (len(consistency_from) > 8 or min(consistency_from) < 1

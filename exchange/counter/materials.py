@@ -9,9 +9,9 @@
 * ``commitment`` (告知承诺制): the statement shown to the citizen with the consent request, confirmed by approving.
 
 The citizen's consent for the case covers all of it: the consent request lists every use beside the licences
-(:func:`uses_for`). The checklist says for each material how it was satisfied and from what; the evaluation is
-logged (``materials_satisfied``, ``department_check``, ``material_reused``) and its evidence — presentations,
-proofs, signed check answers — is filed into the archive as the case's record.
+(:func:`exchange.consents.service.uses_for`). The checklist says for each material how it was satisfied and from
+what; the evaluation is logged (``materials_satisfied``, ``department_check``, ``material_reused``) and its
+evidence — presentations, proofs, signed check answers — is filed into the archive as the case's record.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import jwt
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import Catalogue, Material, Matter
+from schemas.catalogue import Material, Matter
 from verifier.sdjwt import parse_sd_jwt, unpack
 
 from ..archive import service as archive
@@ -34,34 +34,11 @@ from ..kit.errors import ExchangeError
 from ..licences.service import credential_of, effective_status
 from ..models import Consent, CounterCase, Licence
 from ..proofs import service as proofs
-from ..proofs.datasource import data_source
+from ..proofs.service import data_source
 from ..usage import service as usage
 from ..usage.service import Actor
 
 CHECK_TYP: Final = "licex-dept-check+jwt"
-
-
-def uses_for(catalogue: Catalogue, matter: Matter) -> list[dict[str, Any]]:
-    """Everything beside licences that the citizen's consent to this matter covers, for the consent request."""
-    out: list[dict[str, Any]] = []
-    for m in matter.materials:
-        if m.instant_proof is not None:
-            pt = catalogue.proof_types[m.instant_proof]
-            out.append({"material": m.id, "mode": "instant_proof", "what": pt.name, "what_en": pt.name_en})
-        if m.department_check is not None:
-            dept = catalogue.departments.get(m.department_check.department)
-            out.append({"material": m.id, "mode": "department_check", "what": m.department_check.name,
-                        "what_en": m.name_en, "department": dept.name if dept else m.department_check.department})
-        if m.archive is not None:
-            out.append({"material": m.id, "mode": "archive", "what": m.name, "what_en": m.name_en})
-        if m.commitment is not None:
-            out.append({"material": m.id, "mode": "commitment", "what": m.name, "what_en": m.name_en,
-                        "statement": m.commitment.statement, "statement_en": m.commitment.statement_en})
-    return out
-
-
-def commitments_of(matter: Matter) -> list[Material]:
-    return [m for m in matter.materials if m.commitment is not None]
 
 
 @dataclass

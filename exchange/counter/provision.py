@@ -19,10 +19,10 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
+from ..auth.clerk import hash_password
 from ..context import AppContext
 from ..models import Clerk
 from . import repository
-from .auth import hash_password
 
 DEMO_CLERKS_FILE: Final = "demo-clerks.json"
 PASSWORD_ENV: Final = "LICEX_DEMO_CLERK_PASSWORD"  # noqa: S105 - the variable name, not a password

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ..archive.responses import ArchiveItemOut
-from ..citizens.audit import keep_refusals
+from ..auth import clerk as auth
+from ..auth.clerk import CounterClerk
 from ..deps import ClientIp, Ctx, DbSession, Limits
 from ..kit.errors import Unauthenticated
 from ..kit.ratelimit import too_many
-from . import auth, service
-from .auth import CounterClerk
+from ..usage.refusals import keep_refusals
+from . import service
 from .responses import CaseOut, ClerkLoginOut, CompletedCaseOut, PullOut, ScanOut
 
 router = APIRouter(prefix="/api/v1/counter", tags=["counter"])

@@ -7,7 +7,7 @@ materials an e-licence now satisfies and which remain for paper or other routes.
 
 Only the clerk who scanned may read or pull the case; the consent must be approved, not withdrawn and not
 expired. Every scan, pull and refusal is recorded in the citizen's usage log (refusals survive the request's
-rollback, see :mod:`exchange.citizens.audit`).
+rollback, see :mod:`exchange.usage.refusals`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from verifier.licence import verify_licence
 from verifier.sdjwt import select_disclosures
 
 from ..archive import service as archive
-from ..citizens.audit import UNATTRIBUTED, refuse
+from ..auth.clerk import ClerkCaller
+from ..consents import service as consents
 from ..context import AppContext
 from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..licences import repository as licence_repo
+from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import CounterCase, Licence
 from ..ops.metrics import licence_verified
@@ -37,9 +38,9 @@ from ..qr import service as qr
 from ..status import service as status_lists
 from ..trust.service import current_trust_list
 from ..usage import service as usage
+from ..usage.refusals import UNATTRIBUTED, refuse
 from ..usage.service import Actor
-from . import consents, materials, repository
-from .auth import ClerkCaller
+from . import materials, repository
 
 CASE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 MATTER_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -96,7 +97,7 @@ def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str,
     return {"case_id": case.id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
             "matter_name": matter.name, "expires_at": consent.expires_at.isoformat(),
             "requested": consents.licences_view(ctx.catalogue, consent.requested),
-            "uses": materials.uses_for(ctx.catalogue, matter)}
+            "uses": consents.uses_for(ctx.catalogue, matter)}
 
 
 def _own_case(session: Session, clerk: ClerkCaller, case_id: str, op: str) -> CounterCase:
@@ -118,7 +119,7 @@ def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys
                   ) -> dict[str, Licence]:
     codes = {ctx.catalogue.licence_types[k].code: k for k in type_keys if k in ctx.catalogue.licence_types}
     best: dict[str, Licence] = {}
-    for row in licence_repo.for_holder(session, holder_hash, type_codes=list(codes)):
+    for row in licence_service.for_holder(session, holder_hash, type_codes=list(codes)):
         key = codes[row.type_code]
         current = best.get(key)
         if current is None or (effective_status(current) != "valid" and effective_status(row) == "valid"):
@@ -129,7 +130,7 @@ def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys
 def get_case(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
     case = _own_case(session, clerk, case_id, "get_case")
     matter = _matter(ctx, case.matter_key)
-    consent = repository.consent_for_case(session, case.id)
+    consent = consents.for_case(session, case.id)
     status = consents.effective_status(consent) if consent is not None else "none"
     satisfied: dict[str, str] = {}
     if consent is not None and status == "approved" and case.holder_hash is not None:
@@ -171,7 +172,7 @@ def _status_source(rows: dict[str, Licence]) -> Callable[[str], str | None]:
 def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) -> dict[str, Any]:
     case = _own_case(session, clerk, case_id, "pull")
     matter = _matter(ctx, case.matter_key)
-    consent = repository.consent_for_case(session, case.id)
+    consent = consents.for_case(session, case.id)
     status = consents.effective_status(consent) if consent is not None else "none"
     if consent is None or status != "approved" or case.holder_hash is None or consent.clerk_id != clerk.id \
             or consent.holder_hash != case.holder_hash:
@@ -210,7 +211,7 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
         "case_id": case.id, "consent_id": consent.id,
         "licences": [{"licence_id": lic["licence_id"], "type": lic["type"], "fields": sorted(lic["fields"])}
                      for lic in licences]})
-    holder_rows = licence_repo.for_holder(session, consent.holder_hash)
+    holder_rows = licence_service.for_holder(session, consent.holder_hash)
     items = materials.evaluate(ctx, session, case=case, matter=matter, consent=consent, clerk=actor(clerk),
                                licences=satisfied, presentations=presentations, rows=holder_rows)
     return {"case_id": case.id, "matter": matter.key, "licences": licences, "checklist": items,
@@ -226,7 +227,7 @@ def _case_with_consent(ctx: AppContext, session: Session, clerk: ClerkCaller, ca
                        ) -> tuple[CounterCase, Matter]:
     case = _own_case(session, clerk, case_id, op)
     matter = _matter(ctx, case.matter_key)
-    consent = repository.consent_for_case(session, case.id)
+    consent = consents.for_case(session, case.id)
     if consent is None or consents.effective_status(consent) != "approved" or case.holder_hash is None:
         raise Forbidden("the citizen's consent for this case is needed", code="CONSENT_REQUIRED")
     return case, matter

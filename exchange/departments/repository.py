@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import ApiClient, Department, DepartmentCertificate, UsedNonce
+from ..models import ApiClient, Department, DepartmentCertificate
 
 
 def get_client(session: Session, client_id: str) -> ApiClient | None:
@@ -34,14 +31,3 @@ def certificates(session: Session, *, department_id: str | None = None, use: str
 def certificate_by_fingerprint(session: Session, fingerprint: str) -> DepartmentCertificate | None:
     return session.scalars(select(DepartmentCertificate).where(DepartmentCertificate.fingerprint == fingerprint)
                            ).first()
-
-
-def consume_nonce(session: Session, scope: str, nonce: str, expires_at: datetime) -> bool:
-    """Record a single-use value; False if it was already used (by any process sharing the database)."""
-    try:
-        with session.begin_nested():
-            session.add(UsedNonce(scope=scope, nonce=nonce, expires_at=expires_at))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True

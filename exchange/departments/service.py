@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..context import AppContext
 from ..kit.errors import Forbidden, InvalidInput, Unauthenticated
+from ..kit.nonces import consume_nonce
+from ..models import Department, DepartmentCertificate
 from . import repository
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -84,7 +86,7 @@ def issue_access_token(ctx: AppContext, session: Session, *, grant_type: str, as
         raise _fail("bad jti")
     expires = datetime.fromtimestamp(int(claims["exp"]) + 60, UTC)
     nonce_key = hashlib.sha256(f"{client_id}:{jti}".encode()).hexdigest()[:64]
-    if not repository.consume_nonce(session, "assert", nonce_key, expires):
+    if not consume_nonce(session, "assert", nonce_key, expires):
         raise _fail("client assertion replayed")
     allowed = set(client.scopes)
     requested = set((scope or " ".join(sorted(allowed))).split())
@@ -98,3 +100,13 @@ def issue_access_token(ctx: AppContext, session: Session, *, grant_type: str, as
     token = ctx.tokens.encode(
         "dept-access", {"sub": client_id, "dept": client.department_id, "scope": " ".join(sorted(requested))}, ttl)
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": " ".join(sorted(requested))}
+
+
+def certificates(session: Session, *, department_id: str | None = None, use: str | None = None
+                 ) -> list[DepartmentCertificate]:
+    """The certificates the exchange holds for departments (all, or one department's, or one use)."""
+    return repository.certificates(session, department_id=department_id, use=use)
+
+
+def list_departments(session: Session) -> list[Department]:
+    return repository.list_departments(session)

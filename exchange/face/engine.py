@@ -5,7 +5,7 @@ Models come from the ``face-recognition-models`` package, found without importin
 embedding), the ResNet face recognition model (128-d embedding, compared by L2 distance) and the 68-point
 shape predictor (landmarks for the head-turn liveness check in :mod:`exchange.face.liveness`).
 
-Measured on the offline test faces (``tests/fixtures/faces.py``: person A = ``skimage.data.astronaut()``,
+Measured on the offline test faces (``testkit/faces.py``: person A = ``skimage.data.astronaut()``,
 person B = matplotlib's ``grace_hopper.jpg``), upsample 0, images normalised to a long side of 640 px, L2
 distance between embeddings:
 
@@ -35,78 +35,21 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from exchange.kit.errors import ExchangeError
-
-if TYPE_CHECKING:
-    from exchange.face.images import ImageLimits
+from exchange.face import images
+from exchange.face.errors import FaceError as FaceError
+from exchange.face.errors import FaceErrorCode as FaceErrorCode
+from exchange.face.images import ImageLimits
 
 DEFAULT_THRESHOLD: Final = 0.5
 
 FloatArray = npt.NDArray[np.float64]
 RGBImage = npt.NDArray[np.uint8]
 ImageInput = bytes | npt.NDArray[Any]
-
-
-class FaceErrorCode(StrEnum):
-    BAD_IMAGE = "BAD_IMAGE"
-    NO_FACE = "NO_FACE"
-    MULTIPLE_FACES = "MULTIPLE_FACES"
-    LOW_QUALITY = "LOW_QUALITY"
-    MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
-
-
-_MESSAGES: Final[dict[FaceErrorCode, tuple[str, str]]] = {
-    FaceErrorCode.BAD_IMAGE: (
-        "The picture could not be read. Please take it again.",
-        "无法读取照片，请重新拍摄。",
-    ),
-    FaceErrorCode.NO_FACE: (
-        "No face was found. Face the camera in good light, with your whole face in the frame.",
-        "未检测到人脸。请正对摄像头，在光线充足处将整张脸置于画面中。",
-    ),
-    FaceErrorCode.MULTIPLE_FACES: (
-        "More than one face is in the picture. Make sure only you are in front of the camera.",
-        "画面中有多张人脸。请确保只有您本人在摄像头前。",
-    ),
-    FaceErrorCode.LOW_QUALITY: (
-        "The picture is not clear enough. Move closer, hold still and find better light.",
-        "照片不够清晰。请靠近一些、保持不动，并在光线充足处拍摄。",
-    ),
-    FaceErrorCode.MODEL_UNAVAILABLE: (
-        "Face verification is temporarily unavailable. Please try again later or use another way to sign in.",
-        "人脸核验暂不可用，请稍后再试或改用其他方式登录。",
-    ),
-}
-
-_KIND: Final[dict[FaceErrorCode, str]] = {
-    FaceErrorCode.BAD_IMAGE: "invalid",
-    FaceErrorCode.NO_FACE: "invalid",
-    FaceErrorCode.MULTIPLE_FACES: "invalid",
-    FaceErrorCode.LOW_QUALITY: "invalid",
-    FaceErrorCode.MODEL_UNAVAILABLE: "internal",
-}
-
-
-class FaceError(ExchangeError):
-    """A face could not be used. ``code`` is stable; ``message``/``message_zh`` may be shown to the citizen;
-    ``detail`` is for logs (it may name sizes and scores, never image content)."""
-
-    code = "FACE_ERROR"
-
-    def __init__(self, code: FaceErrorCode, detail: str | None = None) -> None:
-        super().__init__(detail or code.value, code=code.value)
-        self.face_code = code
-        self.kind = _KIND[code]
-        self.message, self.message_zh = _MESSAGES[code]
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.detail}" if self.detail else self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +207,7 @@ class FaceEngine:
 
     def load_image(self, image: ImageInput) -> RGBImage:
         """Bytes (JPEG/PNG/WebP) or an array → normalised RGB ``uint8`` array (see
-        :mod:`exchange.face.images`)."""  # Imported here: images.py imports FaceError from this module.
-        from exchange.face import images
-
+        :mod:`exchange.face.images`)."""
         limits = self.limits or images.DEFAULT_LIMITS
         if isinstance(image, bytes | bytearray | memoryview):
             return images.decode_image(bytes(image), limits)

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from exchange.face.engine import FaceError, FaceErrorCode
+from exchange.face.errors import FaceError, FaceErrorCode
 
 ALLOWED_FORMATS: Final = ("JPEG", "PNG", "WEBP")
 

@@ -22,7 +22,7 @@ Yaw proxy
     turn moves the nose tip, which stands out of the face plane, further than the outline: frontal ≈ 0 (+0.01
     and +0.03 on the test faces), ≈ ±0.3 at a clear turn.
 
-Measured with the synthetic head turns of ``tests/fixtures/faces.py`` (8 frames: 3 frontal, then a turn with a
+Measured with the synthetic head turns of ``testkit/faces.py`` (8 frames: 3 frontal, then a turn with a
 warp up to 0.25 × the face side), landmarks averaged over 9 fits (``FaceConfig.landmark_fits``):
 astronaut left +0.025 → +0.281, right +0.025 → −0.266; Grace Hopper left +0.009 → +0.181, right +0.009 →
 −0.211. The same still photo shaken by 1–2 px with sensor noise moves the yaw by ≤ 0.011 (astronaut) and

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
@@ -31,6 +31,9 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import TooManyRequests
+
+if TYPE_CHECKING:
+    from ..context import AppContext
 
 log = logging.getLogger("licex.ratelimit")
 
@@ -188,23 +191,22 @@ RULES: tuple[str, ...] = ("face_client", "face_id_client", "face_id_new", "face_
 _build_lock = threading.Lock()
 
 
-def rate_limits(ctx: Any) -> RateLimits:
-    """The app context's rate limits, built once from its settings (kept in ``ctx.extras``)."""
-    found: RateLimits | None = ctx.extras.get("rate_limits")
+def rate_limits(ctx: AppContext) -> RateLimits:
+    """The app context's rate limits, built once from its settings (kept in ``ctx.rate_limits``)."""
+    found = ctx.rate_limits
     if found is None:
         with _build_lock:
-            found = ctx.extras.get("rate_limits")
+            found = ctx.rate_limits
             if found is None:
                 found = from_settings(ctx.settings)
-                ctx.extras["trusted_proxies"] = parse_networks(ctx.settings.trusted_proxies)
-                ctx.extras["rate_limits"] = found
+                ctx.trusted_proxies = parse_networks(ctx.settings.trusted_proxies)
+                ctx.rate_limits = found
     return found
 
 
-def trusted_proxies(ctx: Any) -> list[IpNetwork]:
+def trusted_proxies(ctx: AppContext) -> list[IpNetwork]:
     rate_limits(ctx)
-    nets: list[IpNetwork] = ctx.extras["trusted_proxies"]
-    return nets
+    return list(ctx.trusted_proxies or ())
 
 
 def from_settings(settings: Any) -> RateLimits:

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from ..deps import Ctx, DbSession, DepartmentCaller, require_department
+from ..auth.department import DepartmentCaller, require_department
+from ..deps import Ctx, DbSession
 from ..kit.errors import InvalidInput, UnsupportedMediaType
 from ..trust.service import current_trust_list
 from . import service

@@ -10,7 +10,7 @@ twice is one licence (same identifier and same bytes → the stored one is retur
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -274,3 +274,8 @@ def change_status(session: Session, licence_id: str, action: str, reason: str, *
 
 def credential_of(row: Licence, protector: DataProtector) -> str:
     return protector.decrypt(row.payload_enc, row.licence_id).decode()
+
+
+def for_holder(session: Session, holder_hash: str, *, type_codes: Collection[str] | None = None) -> list[Licence]:
+    """A holder's licences (optionally of some type codes), by type, newest first."""
+    return repository.for_holder(session, holder_hash, type_codes=type_codes)

@@ -5,7 +5,7 @@ department X's system say about this person, for proof type Y" with display-read
 catalogue's field names (``schemas/data/proof_types/*.json``): scalar fields in ``fields``, table fields as rows
 of column values in ``tables``. Laying them out on the page is :mod:`exchange.proofs.builders`' job.
 
-Composition: :func:`install` puts a data source into ``AppContext.extras`` (the app factory and the CLI call
+Composition: :func:`install` puts a data source into ``AppContext.proof_source`` (the app factory and the CLI call
 :func:`install_default`, which wires the demo adapter when the data directory holds a demo city, i.e.
 ``<data_dir>/demo.json``). :func:`data_source` is what services call. The demo adapter
 (:class:`DemoRecordsSource`) wraps ``issuers.demo.SystemOfRecord`` regenerated from the stored seed; it imports
@@ -29,7 +29,6 @@ from ..kit.errors import ExchangeError
 if TYPE_CHECKING:
     from ..context import AppContext
 
-EXTRAS_KEY = "proofs.data_source"
 DEMO_FILE = "demo.json"
 
 __all__ = [
@@ -100,11 +99,11 @@ class DataSource(Protocol):
 
 
 def install(ctx: AppContext, source: DataSource) -> None:
-    ctx.extras[EXTRAS_KEY] = source
+    ctx.proof_source = source
 
 
 def data_source(ctx: AppContext) -> DataSource:
-    source = ctx.extras.get(EXTRAS_KEY)
+    source = ctx.proof_source
     if source is None:
         raise DataSourceUnavailable("no department data source is configured for proofs")
     if not isinstance(source, DataSource):
@@ -118,11 +117,11 @@ _install_lock = threading.Lock()
 def install_default(ctx: AppContext) -> None:
     """Composition-root helper: the demo adapter when ``<data_dir>/demo.json`` exists, else nothing."""
     with _install_lock:
-        if EXTRAS_KEY in ctx.extras:
+        if ctx.proof_source is not None:
             return
         marker = ctx.settings.data_dir / DEMO_FILE
         if marker.exists():
-            ctx.extras[EXTRAS_KEY] = DemoRecordsSource.from_file(marker, city=ctx.settings.city_name)
+            ctx.proof_source = DemoRecordsSource.from_file(marker, city=ctx.settings.city_name)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from ..context import AppContext
 
 log = logging.getLogger("licex.proofs")
-EXTRAS_KEY = "proofs.pipeline"
-WORKERS_KEY = "proofs.workers"  # extras override: number of worker processes (0 = in the calling thread)
 
 
 @dataclass(frozen=True)
@@ -165,24 +163,24 @@ _pipeline_lock = threading.Lock()
 
 
 def pipeline_for(ctx: AppContext) -> ProofPipeline:
-    """The context's pipeline, built on first use (worker count from ``ctx.extras['proofs.workers']``)."""
-    pipeline = ctx.extras.get(EXTRAS_KEY)
-    if isinstance(pipeline, ProofPipeline):
+    """The context's pipeline, built on first use (worker count from ``ctx.proof_workers``)."""
+    pipeline = ctx.proof_pipeline
+    if pipeline is not None:
         return pipeline
     with _pipeline_lock:
-        pipeline = ctx.extras.get(EXTRAS_KEY)
-        if not isinstance(pipeline, ProofPipeline):
-            processes = ctx.extras.get(WORKERS_KEY)
+        pipeline = ctx.proof_pipeline
+        if pipeline is None:
+            processes = ctx.proof_workers
             pipeline = ProofPipeline(
                 ctx.keyring, ctx.settings.data_dir, ctx.settings.key_passphrase_bytes(),
                 processes=default_processes() if processes is None else int(processes),
                 warm=tuple(sorted({d for pt in ctx.catalogue.proof_types.values() for d in pt.departments})),
             )
-            ctx.extras[EXTRAS_KEY] = pipeline
+            ctx.proof_pipeline = pipeline
         return pipeline
 
 
 def close_pipeline(ctx: AppContext) -> None:
-    pipeline = ctx.extras.pop(EXTRAS_KEY, None)
-    if isinstance(pipeline, ProofPipeline):
+    pipeline, ctx.proof_pipeline = ctx.proof_pipeline, None
+    if pipeline is not None:
         pipeline.close()

@@ -1,6 +1,6 @@
 """The verification QR printed on every proof: compact, signed with the seal key, checkable offline.
 
-Format (version 1; parsing and verification live in :mod:`verifier.proof`)::
+Format (version 1; the layout and its parser are :mod:`schemas.proofqr`, verification is :mod:`verifier.proof`)::
 
     LXP1.<BASE32(canonical_json(claims))>.<BASE32(kid || digest)>.<BASE32(ES256 raw r||s)>
 
@@ -11,9 +11,7 @@ dot (JWS-style signing input). Optionally the token is put behind a URL ``<base_
 so a phone camera opens the exchange's check page; verification needs only the token.
 
 Claims (canonical JSON, short keys): ``i`` proof id; ``y`` proof type; ``k`` issuing department id;
-``t`` issued-at (Unix seconds, UTC); ``s`` (optional) ``{"idx", "uri"}``, the proof's entry in an IETF Token
-Status List (the standard's ``status.status_list`` under a short key; it makes the symbol a few versions
-larger). Binary segment (24 bytes, kept out of the JSON so it is not encoded
+``t`` issued-at (Unix seconds, UTC). Binary segment (24 bytes, kept out of the JSON so it is not encoded
 twice): ``kid`` = first 8 bytes of the SHA-256 fingerprint of the seal certificate, then ``digest`` =
 SHA-256 of the proof DATA (:meth:`ProofDocument.canonical_data`, which excludes the QR itself) truncated
 to 128 bits. With 20-character proof ids and types a token is ~280 characters: QR version 10 at
@@ -31,20 +29,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from schemas.canonical import canonical_json
-from verifier.proof import (
-    PREFIX,
-    ProofQrClaims,
-    ProofQrError,
-    b32_encode,
-    key_id,
-    parse_proof_qr,
-    proof_data_digest,
-)
+from schemas import proofqr
+from schemas.jose import es256_sign
+from schemas.proofqr import ProofQrClaims as ProofQrClaims
+from schemas.proofqr import ProofQrError as ProofQrError
+from schemas.proofqr import key_id as key_id
+from schemas.proofqr import parse_proof_qr as parse_proof_qr
+from schemas.proofqr import proof_data_digest as proof_data_digest
 
 __all__ = ["ProofQrClaims", "ProofQrError", "key_id", "make_proof_qr", "parse_proof_qr", "proof_data_digest"]
 
@@ -62,23 +55,13 @@ def make_proof_qr(
     status_list: tuple[int, str] | None = None,
 ) -> str:
     """Sign the claims with the department's seal key and return the QR text. ``status_list`` = ``(idx, uri)``
-    adds claim ``s`` = ``{"idx", "uri"}``: the proof's IETF Token Status List entry."""
+    adds claim ``s``: the proof's IETF Token Status List entry."""
     if issued_at.tzinfo is None:
         raise ValueError("issued_at must be timezone-aware")
     if not isinstance(key.curve, ec.SECP256R1):
         raise ValueError("the QR is signed with ES256 (P-256)")
-    claims = {
-        "i": proof_id,
-        "k": department_id,
-        "t": int(issued_at.timestamp()),
-        "y": proof_type,
-    }
-    if status_list is not None:
-        claims["s"] = {"idx": status_list[0], "uri": status_list[1]}
-    binary = key_id(cert) + proof_data_digest(canonical_data)
-    signing_input = f"{PREFIX}.{b32_encode(canonical_json(claims))}.{b32_encode(binary)}"
-    r, s = decode_dss_signature(key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
-    token = f"{signing_input}.{b32_encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
-    if base_url:
-        return f"{base_url.rstrip('/')}/v/{proof_id}#{token}"
-    return token
+    signing_input = proofqr.signing_input(proof_id=proof_id, proof_type=proof_type, department_id=department_id,
+                                          issued_at=issued_at, kid=key_id(cert),
+                                          digest=proof_data_digest(canonical_data), status_list=status_list)
+    signature = es256_sign(key, signing_input.encode("ascii"))
+    return proofqr.token(signing_input, signature, proof_id=proof_id, base_url=base_url)

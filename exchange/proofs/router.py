@@ -12,15 +12,15 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from verifier.result import outcome_of
 
-from ..deps import Ctx, DbSession, DepartmentCaller, require_department
-from ..kit.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from ..auth.citizen import CitizenWithId
+from ..auth.department import DepartmentCaller, require_department
+from ..deps import Ctx, DbSession
 from ..usage.service import Actor
 from . import service
-from .callers import Citizen
+from .intake import MAX_QR_TEXT, read_proof_input
 from .responses import PrintRecordedOut, ProofSummaryOut, PublicProofOut
 
 router = APIRouter(prefix="/api/v1", tags=["proofs"])
@@ -54,7 +54,7 @@ class VerifyOut(BaseModel):
 
 @router.post("/proofs", operation_id="create_proof", status_code=201, response_model=CreateProofOut,
              summary="Make an instant proof for the logged-in citizen (sealed PDF, recorded)")
-def create_proof(ctx: Ctx, session: DbSession, citizen: Citizen, body: CreateProofIn) -> CreateProofOut:
+def create_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, body: CreateProofIn) -> CreateProofOut:
     issued = service.create_instant(ctx, session, type_key=body.type, id_number=citizen.id_number,
                                     requester=citizen.actor, purpose=body.purpose, matter=body.matter,
                                     mask_id=body.mask_id)
@@ -65,14 +65,14 @@ def create_proof(ctx: Ctx, session: DbSession, citizen: Citizen, body: CreatePro
 
 @router.get("/proofs", operation_id="list_my_proofs", response_model=list[ProofSummaryOut],
             summary="The logged-in citizen's proofs")
-def list_my_proofs(ctx: Ctx, session: DbSession, citizen: Citizen) -> list[dict[str, Any]]:
+def list_my_proofs(ctx: Ctx, session: DbSession, citizen: CitizenWithId) -> list[dict[str, Any]]:
     return service.list_for_holder(ctx, session, citizen.holder_hash)
 
 
 @router.get("/proofs/{proof_id}", operation_id="get_proof", response_class=Response,
             summary="The sealed PDF of one of the citizen's proofs (logged as a download or a print)",
             responses={200: {"content": {"application/pdf": {}}, "description": "the sealed proof"}})
-def get_proof(ctx: Ctx, session: DbSession, citizen: Citizen, proof_id: Annotated[str, PROOF_ID],
+def get_proof(ctx: Ctx, session: DbSession, citizen: CitizenWithId, proof_id: Annotated[str, PROOF_ID],
               disposition: Annotated[Literal["download", "view", "print"], Query()] = "download") -> Response:
     row, pdf = service.pdf_for_holder(ctx, session, proof_id, holder_hash=citizen.holder_hash,
                                       actor=citizen.actor, disposition=disposition)
@@ -83,38 +83,10 @@ def get_proof(ctx: Ctx, session: DbSession, citizen: Citizen, proof_id: Annotate
 
 @router.post("/proofs/{proof_id}/print", operation_id="record_proof_print", response_model=PrintRecordedOut,
              summary="Record that a terminal printed one of the citizen's proofs (usage log)")
-def record_proof_print(session: DbSession, citizen: Citizen, proof_id: Annotated[str, PROOF_ID]) -> dict[str, str]:
+def record_proof_print(session: DbSession, citizen: CitizenWithId,
+                       proof_id: Annotated[str, PROOF_ID]) -> dict[str, str]:
     row = service.record_print(session, proof_id, holder_hash=citizen.holder_hash, actor=citizen.actor)
     return {"proof_id": row.id, "recorded": "proof_printed"}
-
-
-async def _verify_input(request: Request, limit: int) -> tuple[str, bytes | str]:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
-        try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput("send the proof as the multipart field 'file'", code="FILE_MISSING",
-                                   field="file")
-            data = await upload.read(limit + 1)
-            if len(data) > limit:
-                raise PayloadTooLarge(f"the file exceeds {limit} bytes", field="file")
-            return "pdf", data
-        finally:
-            await form.close()
-    if ctype == "application/pdf":
-        return "pdf", await request.body()
-    if ctype == "application/json":
-        try:
-            doc = json.loads(await request.body())
-        except ValueError as exc:
-            raise InvalidInput("body is not JSON", code="INVALID_JSON", field="body") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("qr_text"), str) or not doc["qr_text"]:
-            raise InvalidInput('expected {"qr_text": "..."}', field="qr_text")
-        return "qr", str(doc["qr_text"])
-    raise UnsupportedMediaType("send multipart/form-data with file=PDF, application/pdf, or JSON {qr_text}",
-                               field="content-type")
 
 
 @router.post(
@@ -125,13 +97,13 @@ async def _verify_input(request: Request, limit: int) -> tuple[str, bytes | str]
                                            "properties": {"file": {"type": "string", "format": "binary"}}}},
         "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "application/json": {"schema": {"type": "object", "required": ["qr_text"],
-                                        "properties": {"qr_text": {"type": "string", "maxLength": 1024}}}}}}},
+                                        "properties": {"qr_text": {"type": "string", "maxLength": MAX_QR_TEXT}}}}}}},
 )
 async def verify_proof(
     request: Request, ctx: Ctx, session: DbSession,
     caller: Annotated[DepartmentCaller, Depends(require_department("verify:proofs"))],
 ) -> VerifyOut:
-    _kind, payload = await _verify_input(request, ctx.settings.max_upload_bytes)
+    payload = await read_proof_input(request, ctx.settings.max_upload_bytes)
     dept = ctx.catalogue.departments.get(caller.department_id)
     actor = Actor("department", dept.name if dept else caller.department_id, caller.client_id)
 

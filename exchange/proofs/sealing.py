@@ -119,7 +119,7 @@ class ExternalKeySigner(signers.Signer):
 def _exportable(key: ec.EllipticCurvePrivateKey) -> bool:
     try:
         key.private_numbers()
-    except Exception:  # a hardware key refuses (issuers.hsm.TokenKey raises HsmError NOT_EXTRACTABLE)
+    except Exception:  # a hardware key refuses (schemas.hsm.TokenKey raises HsmError NOT_EXTRACTABLE)
         return False
     return True
 

@@ -41,12 +41,12 @@ from ..trust.service import current_trust_list
 from ..usage import service as usage
 from ..usage.service import Actor
 from . import builders, repository
-from .datasource import HolderData, data_source
+from .datasource import HolderData
+from .datasource import data_source as data_source  # part of this interface: applications read holders too
 from .pipeline import SealJob, pipeline_for
 
 PDF_CONTEXT = "proof-pdf"
 DATA_CONTEXT = "proof-data"
-NUMBER_PREFIX_KEY = "proofs.number_prefix"
 #: Short, human-readable type codes in proof numbers (a type not listed uses the initials of its key).
 TYPE_CODES: Mapping[str, str] = {
     "realty_query": "BDC", "hpf_deposit": "GJJ", "household_registration": "HJ", "blood_donation_proof": "XX",
@@ -83,7 +83,7 @@ class ProofVerdict:
 def new_proof_number(ctx: AppContext, type_key: str, at: datetime) -> str:
     """``CS-BDC-20261121-K7M2Q9XF4-8``: city, type, local date, 9 random characters (≈ 44.6 bits, so the
     public page cannot be enumerated) and a MOD 37,36 check character that catches a mistyped number."""
-    prefix = str(ctx.extras.get(NUMBER_PREFIX_KEY, "CS"))
+    prefix = ctx.proof_number_prefix
     code = TYPE_CODES.get(type_key) or "".join(p[0] for p in type_key.split("_")).upper()
     day = builders.local_time(at).strftime("%Y%m%d")
     rand = "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_RANDOM_LEN))

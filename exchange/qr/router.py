@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ..citizens.session import Citizen
+from ..auth.citizen import Citizen
 from ..deps import Ctx, DbSession
 from . import service
 

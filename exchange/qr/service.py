@@ -31,9 +31,8 @@ from schemas import qrtoken
 from schemas.qrtoken import KIND_COUNTER, QrToken, QrTokenError
 
 from ..context import AppContext
-from ..departments.repository import consume_nonce
-from ..kit.crypto import derive_key
 from ..kit.errors import Conflict, ExchangeError, Forbidden, Gone, InvalidInput
+from ..kit.nonces import consume_nonce
 from ..models import QrGrant
 
 MAX_TTL_S: Final = 60
@@ -65,12 +64,9 @@ class QrRefused(Exception):
 
 
 def _mac_key(ctx: AppContext) -> bytes:
-    key = ctx.extras.get("qr_mac_key")
-    if key is None:
-        key = derive_key(ctx.settings.master_key_bytes(), "licex/qr/mac/v1")
-        ctx.extras["qr_mac_key"] = key
-    assert isinstance(key, bytes)  # noqa: S101 - set just above
-    return key
+    if len(ctx.qr_mac_key) < 32:  # fail closed: never MAC under an empty or short key
+        raise RuntimeError("the QR MAC key is missing from the app context")
+    return ctx.qr_mac_key
 
 
 def _tag(key: bytes, kind: int, token_id: bytes, expires_at: int) -> bytes:

@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 from verifier.status_list import MEDIA_TYPE
 
-from ..deps import Ctx, DbSession, DepartmentCaller, require_department
+from ..auth.department import DepartmentCaller, require_department
+from ..deps import Ctx, DbSession
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["status"])

@@ -61,7 +61,6 @@ VALIDITY = timedelta(days=1)
 MAX_ALLOCATION = 1000
 PATH = "/api/v1/status-lists/"
 ACTION_VALUES = {"revoke": STATUS_INVALID, "suspend": STATUS_SUSPENDED, "reinstate": STATUS_VALID}
-_TOKENS_KEY = "status_tokens"
 
 
 def list_uri(ctx: AppContext, list_id: str) -> str:
@@ -161,7 +160,7 @@ def signed_token(ctx: AppContext, session: Session, list_id: str, *, now: dateti
     if shard is None:
         raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
     moment = now or datetime.now(UTC)
-    cache: dict[str, tuple[int, datetime, str]] = ctx.extras.setdefault(_TOKENS_KEY, {})
+    cache = ctx.status_tokens
     cached = cache.get(list_id)
     if cached is not None and cached[0] == shard.version and moment - cached[1] < timedelta(seconds=TTL_SECONDS):
         return cached[2]

@@ -56,12 +56,12 @@ def ensure_log_key(settings: Settings) -> None:
 
 
 def log_signer(ctx: AppContext) -> NoteSigner:
-    cached = ctx.extras.get("tlog_signer")
-    if isinstance(cached, NoteSigner):
+    cached = ctx.tlog_signer
+    if cached is not None:
         return cached
     path = _path(ctx)
     if not path.exists() and not ctx.settings.demo:
         raise KeyMaterialMissing(f"{KEY_FILE} not found in the data directory; run `licex init` first")
     signer = NoteSigner(ctx.settings.log_origin, _load_or_create(path, ctx.settings.key_passphrase_bytes()))
-    ctx.extras["tlog_signer"] = signer
+    ctx.tlog_signer = signer
     return signer

@@ -19,13 +19,13 @@ from verifier.trust import (
     TrustedDepartment,
     TrustList,
     TrustListDocument,
-    encode_trust_list,
 )
 
-from ..context import AppContext
-from ..departments import repository as departments
+from ..context import AppContext, TrustCache
+from ..departments import service as departments
 from ..models import DepartmentCertificate
 from ..tlog import service as tlog
+from .encoder import encode_trust_list
 
 VALIDITY = timedelta(days=1)
 PUBLISHED_USES = ("licence", "seal")
@@ -65,13 +65,12 @@ def build_document(ctx: AppContext, session: Session, *, now: datetime | None = 
 
 def current_trust_list(ctx: AppContext, session: Session) -> TrustList:
     state = _state(session)
-    cached = ctx.extras.get("trust")
+    cached = ctx.trust_cache
     now = datetime.now(UTC)
-    if cached is not None and cached[0] == state and cached[1].next_update - now > VALIDITY / 2:
-        trust: TrustList = cached[1]
-        return trust
+    if cached is not None and cached.state == state and cached.trust.next_update - now > VALIDITY / 2:
+        return cached.trust
     key, cert = ctx.keyring.exchange
     signed = encode_trust_list(build_document(ctx, session, now=now), key, cert)
     trust = TrustList.load(signed, now=now)
-    ctx.extras["trust"] = (state, trust)
+    ctx.trust_cache = TrustCache(state, trust)
     return trust

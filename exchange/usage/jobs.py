@@ -46,14 +46,15 @@ class _PurgeThread:
 
 
 def start(ctx: AppContext) -> None:
-    if not ctx.settings.log_sequencer or "usage_jobs" in ctx.extras:
+    if not ctx.settings.log_sequencer or ctx.background_jobs is not None:
         return
     jobs = (SequencerThread(ctx, ctx.settings.log_sequence_interval_s), _PurgeThread(ctx))
     for job in jobs:
         job.start()
-    ctx.extras["usage_jobs"] = jobs
+    ctx.background_jobs = jobs
 
 
 def stop(ctx: AppContext) -> None:
-    for job in ctx.extras.pop("usage_jobs", ()):
+    jobs, ctx.background_jobs = ctx.background_jobs or (), None
+    for job in jobs:
         job.stop()

@@ -10,7 +10,8 @@ Adding a page is a template plus a route: create ``exchange/web/<page>.py`` with
 ``router = APIRouter()`` whose handlers ``return render(request, "<page>.html", ...)``, and
 ``exchange/web/templates/<page>.html`` extending ``base.html``. Every module of this package that defines
 a module-level ``router`` (an ``APIRouter``) is included in ``pages_router`` automatically, in module-name
-order, so no edit here is needed. Page modules must be cheap to import (no I/O, no engines at import time).
+order, so no edit here is needed. Page modules do no I/O and build no engines at import time; they call
+features only through their declared interfaces (``exchange.proofs.service``, ...; see docs/architecture.md).
 """
 
 from __future__ import annotations

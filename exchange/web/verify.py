@@ -19,15 +19,16 @@ from typing import Any, Final
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.datastructures import UploadFile
 
 from exchange.deps import ClientIp, Ctx, DbSession, Limits
-from exchange.kit.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from exchange.kit.errors import InvalidInput
+from exchange.proofs import service
+from exchange.proofs.intake import read_proof_input
+from exchange.usage.service import Actor
 from exchange.web.templating import render
 
 router = APIRouter()
 
-MAX_QR_TEXT: Final = 1024
 #: A proof number on its own or at the end of a ``/v/<number>`` address without the signed fragment.
 _NUMBER_RE: Final = re.compile(r"(?:/v/)?([0-9A-Za-z]+(?:-[0-9A-Za-z]+){4})/?$")
 
@@ -37,45 +38,15 @@ def verify_page(request: Request) -> HTMLResponse:
     return render(request, "verify.html")
 
 
-async def _read_input(request: Request, limit: int) -> bytes | str:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=2)
-        try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput("send the proof as the multipart field 'file'", code="FILE_MISSING", field="file")
-            data = await upload.read(limit + 1)
-        finally:
-            await form.close()
-        if len(data) > limit:
-            raise PayloadTooLarge(f"the file exceeds {limit} bytes", field="file")
-        return data
-    if ctype == "application/json":
-        try:
-            doc = json.loads(await request.body())
-        except ValueError as exc:
-            raise InvalidInput("body is not JSON", code="INVALID_JSON", field="body") from exc
-        text = doc.get("qr_text") if isinstance(doc, dict) else None
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_QR_TEXT:
-            raise InvalidInput('expected {"qr_text": "..."} (at most 1024 characters)', field="qr_text")
-        return text.strip()
-    raise UnsupportedMediaType("send multipart/form-data with file=PDF, or JSON {qr_text}", field="content-type")
-
-
 @router.post("/verify/check", name="verify_check", response_class=JSONResponse)
 async def verify_check(request: Request, ctx: Ctx, session: DbSession, limits: Limits, client: ClientIp
                        ) -> JSONResponse:
     """The public check behind ``/verify``: ``{valid, codes, verdict, kind, proof}`` with masked data only.
     429 RATE_LIMITED (``Retry-After``) when one address checks too often."""
     limits.enforce("public_client", client, what="verification requests from this address")
-    payload = await _read_input(request, ctx.settings.max_upload_bytes)
+    payload = await read_proof_input(request, ctx.settings.max_upload_bytes)
 
     def work() -> dict[str, Any]:
-        # heavy imports (pyHanko, reportlab) only when a check is asked for: page modules import cheaply
-        from exchange.proofs import service
-        from exchange.usage.service import Actor
-
         actor = Actor("public", "公开核验页")
         if isinstance(payload, str) and "#" not in payload and not payload.upper().startswith("LXP1."):
             match = _NUMBER_RE.search(payload)

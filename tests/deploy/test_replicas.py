@@ -36,7 +36,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from exchange.citizens.session import encrypt_id, issue_session
+from exchange.auth.citizen import encrypt_id, issue_session
 from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords

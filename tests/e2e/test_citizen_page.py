@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from testkit.faces import Direction, head_turn_frames, to_jpeg
 from tests.e2e.test_counter_flow import (
     MATTER_NAME,
     PERSONA_ID,
@@ -30,7 +31,6 @@ from tests.e2e.test_counter_flow import (
     read_page_qr,
 )
 from tests.fixtures.browser import AppBuilder, LiveServer
-from tests.fixtures.faces import Direction, head_turn_frames, to_jpeg
 
 pytestmark = pytest.mark.e2e
 

@@ -39,8 +39,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from testkit.faces import Direction, head_turn_frames
 from tests.fixtures.browser import AppBuilder, LiveServer
-from tests.fixtures.faces import Direction, head_turn_frames
 from tests.fixtures.y4m import qr_frames, write_y4m
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,7 @@
 """The kiosk (/kiosk) in a real browser against the real exchange with demo data.
 
 The face gate is passed the way a citizen passes it: Chromium's fake camera plays a ``.y4m`` made from
-``tests.fixtures.faces.head_turn_frames`` of persona 0's photo (person A, the astronaut) — frontal for 1.5 s, a
+``testkit.faces.head_turn_frames`` of persona 0's photo (person A, the astronaut) — frontal for 1.5 s, a
 left head turn over 0.5 s, then held — and the page posts the frames it captured to face/login, where the
 server runs liveness and the match against the photo on record. Two things make that deterministic:
 
@@ -27,7 +27,7 @@ import pytest
 
 from issuers.demo import PERSONAS
 from schemas.identifiers import mask_citizen_id, mask_name
-from tests.fixtures.faces import Direction, head_turn_frames
+from testkit.faces import Direction, head_turn_frames
 from tests.fixtures.y4m import write_y4m
 
 PERSONA = PERSONAS[0]  # 李建华, person A's face; one mortgaged flat

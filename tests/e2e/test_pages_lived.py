@@ -56,7 +56,7 @@ def demo_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
 
 def citizen_session(server: LiveServer, index: int = PERSONA) -> tuple[str, str]:
     """(token, id number) of a citizen session as a face login mints it."""
-    from exchange.citizens.session import encrypt_id, issue_session
+    from exchange.auth.citizen import encrypt_id, issue_session
     from issuers.demo import PERSONAS
 
     ctx = server.app.state.ctx

@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from exchange.citizens.session import encrypt_id, issue_session
+from exchange.auth.citizen import encrypt_id, issue_session
 from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from issuers import pki
-from issuers.hsm import HsmConfig, HsmError, Token, token_csr
+from schemas.hsm import HsmConfig, HsmError, Token, token_csr
 from tests.fixtures.pki import issue_test_licence, shared_pki
 from verifier.licence import verify_licence
 
@@ -132,7 +132,7 @@ def test_production_exchange_keeps_its_keys_in_the_token(hsm: HsmConfig, tmp_pat
     from exchange.provision import provision
     from exchange.trust.service import current_trust_list
     from issuers.ca import CaDir
-    from issuers.hsm import TokenKey
+    from schemas.hsm import TokenKey
     from tests.exchange.proofs.samples import real_estate_none
     from verifier.trust import TrustList
 
@@ -184,7 +184,7 @@ def test_department_licence_key_in_the_token(hsm: HsmConfig, tmp_path: Path, mon
     from issuers.ca import read_csr
     from issuers.demo import SystemOfRecord
     from issuers.department_dir import DepartmentDir
-    from issuers.hsm import TokenKey
+    from schemas.hsm import TokenKey
     from verifier.trust import TrustedCertificate, TrustedDepartment
 
     for name, value in {"LICEX_PKCS11_MODULE": hsm.module, "LICEX_PKCS11_TOKEN": hsm.token_label,

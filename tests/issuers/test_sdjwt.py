@@ -19,7 +19,7 @@ from issuers.sdjwt import (
     encode_disclosure,
     issue_licence,
 )
-from tests.fixtures.pki import SAMPLE_FIELDS, TestPki, issue_test_licence, shared_pki
+from testkit.pki import SAMPLE_FIELDS, TestPki, issue_test_licence, shared_pki
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "sdjwt"
 FIXED_NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
-from tests.fixtures.pki import SAMPLE_FIELDS, TestPki, issue_test_licence, shared_pki
+from testkit.pki import SAMPLE_FIELDS, TestPki, issue_test_licence, shared_pki
 from verifier.licence import verify_licence
 from verifier.sdjwt import parse_sd_jwt, select_disclosures, unpack
 

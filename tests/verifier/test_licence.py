@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from issuers.sdjwt import encode_disclosure
-from tests.fixtures.pki import TestPki, build_pki, issue_test_licence, shared_pki
+from testkit.pki import TestPki, build_pki, issue_test_licence, shared_pki
 from verifier.errors import StatusUnavailable
 from verifier.licence import verify_licence
 from verifier.result import Code, LicenceVerification

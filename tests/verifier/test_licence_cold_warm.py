@@ -118,7 +118,7 @@ def test_fast_schema_check_agrees_with_jsonschema() -> None:
     """For each licence type's samples and their mutations: fast accepts only what jsonschema accepts, and it
     accepts the samples (so real licences take the fast path)."""
     from issuers.demo import bulk_drafts
-    from tests.fixtures.pki import SAMPLE_FIELDS
+    from testkit.pki import SAMPLE_FIELDS
 
     drafts = list(bulk_drafts(400, seed=3))
     rng = random.Random(11)

@@ -20,8 +20,8 @@ from pyhanko_certvalidator import ValidationContext
 from exchange.proofs.render import render_proof_pdf
 from exchange.proofs.sealing import PdfSealer, to_asn1_cert
 from issuers.pki import cert_to_pem
-from tests.exchange.proofs.samples import SAMPLES, proof_pki, real_estate_none, sealed, with_qr
-from tests.fixtures.pki import build_pki
+from testkit.pki import build_pki
+from testkit.proof_samples import SAMPLES, proof_pki, real_estate_none, sealed, with_qr
 from verifier.proof import MAX_PDF_BYTES, verify_proof_pdf
 from verifier.result import Code
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from issuers.sdjwt import disclosure_digest, encode_disclosure
-from tests.fixtures.pki import TestPki, issue_test_licence, shared_pki
+from testkit.pki import TestPki, issue_test_licence, shared_pki
 from verifier import sdjwt as mod
 from verifier.errors import MalformedInput
 from verifier.sdjwt import parse_sd_jwt, select_disclosures, unpack

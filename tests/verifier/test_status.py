@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fixtures.pki import TestPki, issue_test_licence, shared_pki
+from testkit.pki import TestPki, issue_test_licence, shared_pki
 from verifier.errors import StatusUnavailable
 from verifier.licence import verify_licence
 from verifier.result import Code

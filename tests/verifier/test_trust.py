@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from issuers.pki import cert_fingerprint
-from tests.fixtures.pki import TestPki, build_pki, shared_pki
+from testkit.pki import TestPki, build_pki, shared_pki
 from verifier.errors import TrustListError, VerifierError
 from verifier.trust import TrustList, TrustListDocument
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 360, 450
 QUALITY = 85
-# dlib frontal-detector face boxes (left, top, right, bottom) on the original photos (tests/fixtures/faces.py)
+# dlib frontal-detector face boxes (left, top, right, bottom) on the original photos (testkit/faces.py)
 FACE_BOX = {"astronaut": (179, 83, 266, 170), "hopper": (161, 137, 376, 352)}
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from exchange.citizens.session import encrypt_id, issue_session
-from exchange.counter.auth import hash_password
+from exchange.auth.citizen import encrypt_id, issue_session
+from exchange.auth.clerk import hash_password
 from exchange.counter.provision import demo_clerk_passwords
 from exchange.kit.db import unit_of_work
 from exchange.models import Clerk

@@ -54,7 +54,7 @@ def platform(exchange: ExchangeEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(exchange.ctx.settings, "face_assertion_issuer", ISSUER)
     monkeypatch.setattr(exchange.ctx.settings, "face_assertion_audience", AUDIENCE)
     yield idp
-    exchange.ctx.extras.pop("face_assertion_jwks", None)
+    exchange.ctx.face_assertion_jwks = None
 
 
 def post(env: ExchangeEnv, assertion: str) -> Any:

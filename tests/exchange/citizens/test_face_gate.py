@@ -17,8 +17,8 @@ from exchange.citizens import face as face_service
 from exchange.face.engine import FaceEngine
 from exchange.models import FaceLockout
 from schemas.identifiers import mask_citizen_id
+from testkit import faces
 from tests.exchange.counter.flow import bearer, usage
-from tests.fixtures import faces
 from tests.fixtures.exchange import ExchangeEnv
 
 ASTRONAUT_PERSONA, HOPPER_PERSONA, SILHOUETTE_PERSONA = 0, 1, 2
@@ -27,7 +27,7 @@ ASTRONAUT_PERSONA, HOPPER_PERSONA, SILHOUETTE_PERSONA = 0, 1, 2
 @pytest.fixture(autouse=True)
 def fresh_rate_limits(exchange: ExchangeEnv) -> Iterator[None]:
     """Each test starts with fresh rate-limit counters (they are tested in test_face_throttle.py)."""
-    exchange.ctx.extras.pop("rate_limits", None)
+    exchange.ctx.rate_limits = None
     yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange.citizens.session import encrypt_id, issue_session
+from exchange.auth.citizen import encrypt_id, issue_session
 from exchange.counter.provision import demo_clerk_passwords
 from tests.fixtures.exchange import ExchangeEnv
 

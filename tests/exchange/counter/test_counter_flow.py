@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from exchange.citizens.audit import UNATTRIBUTED
 from exchange.counter.provision import DEMO_CLERKS_FILE
 from exchange.models import Consent, UsageEntry
 from exchange.qr import service as qr_service
 from exchange.status.service import RegistryStatus
 from exchange.tlog.sequencer import sequence_all
+from exchange.usage.refusals import UNATTRIBUTED
 from exchange.usage.service import verify_holder
 from schemas.qrtoken import PREFIX
 from tests.exchange.counter.flow import (
@@ -100,7 +100,8 @@ def test_scan_consent_pull_discloses_only_the_matter_fields(exchange: ExchangeEn
     pulled = resp.json()
     types = {lic["type"] for lic in pulled["licences"]}
     assert types == {"resident_id_card", "household_register", "marriage_certificate", "realty_certificate"}
-    trust = exchange.ctx.extras["trust"][1]
+    assert exchange.ctx.trust_cache is not None
+    trust = exchange.ctx.trust_cache.trust
     for lic in pulled["licences"]:
         assert lic["verification"]["valid"], lic["verification"]
         assert set(lic["fields"]) <= wanted[lic["type"]]

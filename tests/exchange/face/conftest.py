@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from exchange.face.engine import FaceAnalysis, FaceEngine
-from tests.fixtures import faces
+from testkit import faces
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from exchange.face.engine import (
     FaceErrorCode,
 )
 from exchange.kit.errors import ExchangeError
-from tests.fixtures import faces
+from testkit import faces
 
 VARIANTS = sorted(faces.variants("astronaut"))
 OTHER = {"astronaut": "hopper", "hopper": "astronaut"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exchange.face.engine import FaceAnalysis, FaceEngine
-from tests.fixtures import faces
+from testkit import faces
 
 
 @pytest.mark.parametrize("person", faces.PERSONS)

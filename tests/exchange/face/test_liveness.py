@@ -13,7 +13,7 @@ from exchange.face.liveness import (
     check_liveness,
     estimate_yaw,
 )
-from tests.fixtures import faces
+from testkit import faces
 
 TurnAnalyses = Callable[[str, str], list[FaceAnalysis | None]]
 ASKED = {"left": Challenge.TURN_LEFT, "right": Challenge.TURN_RIGHT}

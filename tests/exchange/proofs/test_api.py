@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from exchange.citizens.session import encrypt_id, issue_session
+from exchange.auth.citizen import encrypt_id, issue_session
 from tests.fixtures.exchange import ExchangeEnv
 from verifier.result import Code
 

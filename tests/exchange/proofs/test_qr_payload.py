@@ -9,8 +9,8 @@ import pytest
 
 from exchange.proofs.qr_art import qr_matrix
 from exchange.proofs.qr_payload import ProofQrError, key_id, make_proof_qr, parse_proof_qr
-from tests.exchange.proofs.samples import ISSUED_AT, proof_pki, real_estate_none, with_qr
-from tests.fixtures.pki import build_pki
+from testkit.pki import build_pki
+from testkit.proof_samples import ISSUED_AT, proof_pki, real_estate_none, with_qr
 from verifier.proof import verify_proof_qr
 from verifier.result import Code
 

@@ -14,7 +14,7 @@ import pytest
 from exchange.proofs import fonts
 from exchange.proofs.qr_art import qr_matrix
 from exchange.proofs.render import render_proof_pdf
-from tests.exchange.proofs.samples import RARE_NAME, SAMPLES, proof_pki, sealed
+from testkit.proof_samples import RARE_NAME, SAMPLES, proof_pki, sealed
 from verifier.proof import verify_proof_qr
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "proofs"

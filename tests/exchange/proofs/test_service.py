@@ -22,7 +22,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import update
 
-from exchange.admin.service import revoke_certificate
+from exchange.departments.admin import revoke_certificate
 from exchange.kit.db import unit_of_work
 from exchange.models import DepartmentCertificate, Proof
 from exchange.proofs import builders, service

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from exchange.proofs import service as proofs
 from exchange.proofs.datasource import install_default
-from exchange.proofs.pipeline import WORKERS_KEY
 from exchange.status.models import StatusAllocation, StatusListShard
 from exchange.usage.service import Actor
 from tests.exchange.counter.flow import bearer, citizen_token, clerk_token, decide, scan
@@ -140,7 +139,7 @@ def test_intake_refuses_entries_not_given_to_the_department(exchange: ExchangeEn
 
 @pytest.fixture(scope="module")
 def sealed(exchange: ExchangeEnv) -> Any:
-    exchange.ctx.extras[WORKERS_KEY] = 0
+    exchange.ctx.proof_workers = 0
     install_default(exchange.ctx)
     with exchange.session() as session, session.begin():
         issued = proofs.create_instant(exchange.ctx, session, type_key="realty_query",
@@ -180,7 +179,7 @@ def _status_store_broken(env: ExchangeEnv) -> Iterator[None]:
 
 
 def test_verify_api_fails_closed(exchange: ExchangeEnv) -> None:
-    exchange.ctx.extras[WORKERS_KEY] = 0
+    exchange.ctx.proof_workers = 0
     install_default(exchange.ctx)
     with exchange.session() as session, session.begin():
         issued = proofs.create_instant(exchange.ctx, session, type_key="realty_query",

@@ -78,7 +78,7 @@ def _wait(base: str, server: subprocess.Popen[str]) -> None:
 
 
 def _run(ctx: AppContext, base: str, data: Path) -> None:
-    from exchange.citizens.session import encrypt_id, issue_session
+    from exchange.auth.citizen import encrypt_id, issue_session
 
     person = SystemOfRecord.generate(seed=2024, citizens=16).citizens[0].id_number
     holder = ctx.protector.holder_hash(person)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exchange.admin.service import revoke_certificate
+from exchange.departments.admin import revoke_certificate
 from exchange.kit.db import unit_of_work
 from issuers.pki import cert_fingerprint
 from tests.fixtures.exchange import ExchangeEnv

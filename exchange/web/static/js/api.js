@@ -6,6 +6,7 @@
 //   await api("/api/v1/face/login", { method: "POST", body: formData }); // FormData/Blob sent as-is
 //   try { ... } catch (e) { if (e instanceof ApiError) console.log(e.status, e.error, e.detail); }
 //   await api(path, { messageEl: document.getElementById("msg") });     // errors shown there too
+//   showMessage(el, problem(e), "error");                               // the server's zh/en text if any
 //
 // The bearer token lives in sessionStorage (per tab, gone when the tab closes): setToken / getToken /
 // clearToken. Error bodies follow {"error": CODE, "detail": ...}; ApiError carries .status, .error, .detail
@@ -25,12 +26,17 @@ export class ApiError extends Error {
   }
 }
 
-export function getToken() {
+/** The token a page keeps in sessionStorage under key (null when storage is unavailable). */
+export function storedToken(key) {
   try {
-    return sessionStorage.getItem(TOKEN_KEY);
+    return sessionStorage.getItem(key);
   } catch {
     return null;
   }
+}
+
+export function getToken() {
+  return storedToken(TOKEN_KEY);
 }
 
 export function setToken(token) {
@@ -63,6 +69,17 @@ export function errorText(err) {
     || msg("js.error.generic", {}, "Error");
 }
 
+/** The citizen-facing text of an API error: the server's own zh/en message (detail.message_zh / .message)
+ * when it gives one (the face gate does), else errorText(). */
+export function problem(err) {
+  const d = err && err.detail;
+  if (d && typeof d === "object") {
+    if (pageLang() !== "en" && typeof d.message_zh === "string") return d.message_zh;
+    if (typeof d.message === "string") return d.message;
+  }
+  return errorText(err);
+}
+
 /** Show text in el with a style: "info" | "ok" | "warn" | "error". Empty text clears it. */
 export function showMessage(el, text, kind = "info") {
   if (!el) return;
@@ -71,6 +88,17 @@ export function showMessage(el, text, kind = "info") {
   if (kind !== "info") el.classList.add(`notice-${kind}`);
   el.classList.add("notice");
   el.setAttribute("role", kind === "error" ? "alert" : "status");
+}
+
+/** GET a PDF with a bearer token; resolves to its Blob, rejects with ApiError like api(). */
+export async function fetchPdf(url, token = getToken()) {
+  const response = await fetch(url, {
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/pdf" }, credentials: "same-origin" });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
+  }
+  return response.blob();
 }
 
 export async function api(path, { method = "GET", body, token, headers = {}, signal, messageEl } = {}) {

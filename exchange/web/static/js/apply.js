@@ -6,7 +6,7 @@
 // /api/v1/proof-applications lists them with status, the reviewer's reason, and — once approved — the sealed
 // PDF (fetched with the bearer token and saved from a blob: URL) and its public check page /v/<number>.
 
-import { api as apiCall, ApiError, errorText, showMessage } from "./api.js";
+import { api as apiCall, ApiError, fetchPdf, problem, showMessage, storedToken } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 import { when } from "./time.js";
@@ -17,13 +17,7 @@ const msgEl = $("apply-msg");
 const POLL_MS = 5000;
 const TOKEN_KEY = "licex.citizen.token";
 
-function getToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
+const getToken = () => storedToken(TOKEN_KEY);
 
 /** api.js's api() with the citizen session's token (unless the call says otherwise). */
 const api = (path, options = {}) => apiCall(path, { token: getToken(), ...options });
@@ -34,15 +28,6 @@ const DETAILS = {
 };
 
 let types = [];
-
-function problem(e) {
-  const d = e && e.detail;
-  if (d && typeof d === "object") {
-    if (!en && typeof d.message_zh === "string") return d.message_zh;
-    if (typeof d.message === "string") return d.message;
-  }
-  return errorText(e);
-}
 
 function needLogin() {
   $("apply-login").hidden = false;
@@ -63,20 +48,10 @@ function renderDetails() {
   }
 }
 
-async function fetchPdf(url) {
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" },
-    credentials: "same-origin" });
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
-  }
-  return response.blob();
-}
-
 async function download(app, button) {
   button.disabled = true;
   try {
-    const blob = await fetchPdf(app.download_url);
+    const blob = await fetchPdf(app.download_url, getToken());
     const url = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
     const a = el("a", { href: url, download: `${app.proof_id}.pdf` });
     document.body.append(a);

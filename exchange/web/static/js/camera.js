@@ -3,6 +3,7 @@
 //   import { openCamera, captureFrames, CameraError } from "/static/js/camera.js";
 //   const cam = await openCamera(videoEl, { facingMode: "user" });   // preview starts playing in videoEl
 //   const blobs = await captureFrames(videoEl, { count: 5, intervalMs: 200, maxWidth: 640 }); // JPEG Blob[]
+//   // onFrame(i) runs after frame i is taken (e.g. to ask for the head turn once the frontal frames are in)
 //   cam.stop();                                                       // releases the camera
 //
 // The preview may be mirrored with CSS (class "mirror") so it feels like a mirror; captured frames are drawn
@@ -143,10 +144,10 @@ function toBlob(canvas, type, quality) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Capture count JPEG frames, intervalMs apart, at most maxWidth wide (never mirrored). */
+/** Capture count JPEG frames, intervalMs apart, at most maxWidth wide (never mirrored); onFrame(i) after each. */
 export async function captureFrames(
   videoEl,
-  { count = 5, intervalMs = 200, maxWidth = 640, type = "image/jpeg", quality = 0.9 } = {},
+  { count = 5, intervalMs = 200, maxWidth = 640, type = "image/jpeg", quality = 0.9, onFrame = null } = {},
 ) {
   await videoReady(videoEl);
   const canvas = document.createElement("canvas");
@@ -155,6 +156,7 @@ export async function captureFrames(
     if (i > 0) await sleep(intervalMs);
     drawFrame(videoEl, canvas, maxWidth);
     frames.push(await toBlob(canvas, type, quality));
+    if (onFrame) onFrame(i);
   }
   return frames;
 }

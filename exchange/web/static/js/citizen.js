@@ -4,7 +4,7 @@
 // SVG (made by the server) is shown through <img src="data:image/svg+xml;base64,...">, so it cannot run script.
 // The citizen token lives in sessionStorage under its own key (the counter page keeps a separate one).
 
-import { api, ApiError, errorText, showMessage } from "./api.js";
+import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
@@ -35,13 +35,7 @@ const state = {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-function token() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
+const token = () => storedToken(TOKEN_KEY);
 
 const formatTime = (iso) => when(iso); // China time, one format (time.js)
 

@@ -4,7 +4,7 @@
 // Values from the API are put into the page with textContent / DOM nodes only. The clerk token lives in
 // sessionStorage under its own key (the citizen page keeps a separate one).
 
-import { api, ApiError, errorText, showMessage } from "./api.js";
+import { api, ApiError, errorText, showMessage, storedToken } from "./api.js";
 import { msg, pageLang } from "./i18n.js";
 import { startQrScanner } from "./qrscan.js";
 import { el } from "./dom.js";
@@ -37,13 +37,7 @@ const REFUSED_MAX = 50;
 
 const pick = (obj, key) => (en && obj[`${key}_en`]) || obj[key] || "";
 
-function token() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
+const token = () => storedToken(TOKEN_KEY);
 
 async function call(path, opts = {}) {
   try {

@@ -7,8 +7,8 @@
 // Idle for data-idle-seconds (default 90) → logout; "退出" logs out at once. A kiosk never resumes an earlier
 // session: the token is cleared when the page loads.
 
-import { api, ApiError, clearToken, errorText, getToken, setToken, showMessage } from "./api.js";
-import { drawFrame, openCamera } from "./camera.js";
+import { api, ApiError, clearToken, fetchPdf, getToken, problem, setToken, showMessage } from "./api.js";
+import { captureFrames, openCamera } from "./camera.js";
 import { msg, pageLang } from "./i18n.js";
 import { el } from "./dom.js";
 import { renderArchive } from "./archive.js";
@@ -41,16 +41,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const msgEl = $("kiosk-msg");
 function say(text, kind = "info") {
   showMessage(msgEl, text, kind);
-}
-
-/** The citizen-facing text of an API error: the server's own zh/en message when it gives one. */
-function problem(e) {
-  const d = e && e.detail;
-  if (d && typeof d === "object") {
-    if (!en && typeof d.message_zh === "string") return d.message_zh;
-    if (typeof d.message === "string") return d.message;
-  }
-  return errorText(e);
 }
 
 // ---------------------------------------------------------------------------------------------- steps
@@ -113,12 +103,6 @@ function stopCamera() {
   state.camera = null;
 }
 
-function toJpeg(canvas) {
-  return new Promise((resolve, reject) => {
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("no frame"))), "image/jpeg", 0.9);
-  });
-}
-
 async function faceLogin() {
   if (state.busy) return;
   state.busy = true;
@@ -138,15 +122,13 @@ async function faceLogin() {
     const count = challenge.frames || 8;
     const interval = challenge.interval_ms || 250;
     const turn = challenge.action === "turn_right" ? "js.kiosk.face_turn_right" : "js.kiosk.face_turn_left";
-    const canvas = document.createElement("canvas");
+    const frames = await captureFrames(video, {
+      count, intervalMs: interval, maxWidth: 640, quality: 0.9,
+      onFrame: (i) => { if (i === FRONTAL_FRAMES - 1) setInstruction(msg(turn), "turn"); },
+    });
     const form = new FormData();
     form.append("challenge_id", challenge.challenge_id);
-    for (let i = 0; i < count; i++) {
-      if (i > 0) await sleep(interval);
-      drawFrame(video, canvas, 640);
-      form.append("frames", await toJpeg(canvas), `frame-${i}.jpg`);
-      if (i === FRONTAL_FRAMES - 1) setInstruction(msg(turn), "turn");
-    }
+    frames.forEach((blob, i) => form.append("frames", blob, `frame-${i}.jpg`));
     stopCamera();
     setInstruction(msg("js.kiosk.face_checking"));
     const result = await api("/api/v1/citizen/face/login", { method: "POST", body: form, token: null });
@@ -297,16 +279,6 @@ function selectTab(name) {
 }
 
 // ---------------------------------------------------------------------------------------------- proofs
-
-async function fetchPdf(url) {
-  const response = await fetch(url, {
-    headers: { Authorization: `Bearer ${getToken()}`, Accept: "application/pdf" }, credentials: "same-origin" });
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, data.error || `HTTP_${response.status}`, data.detail);
-  }
-  return response.blob();
-}
 
 function releasePdf() {
   const frame = $("proof-frame");

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from schemas.catalogue import Department as CatalogueDepartment
 
-from ..departments import repository
 from ..kit.db import utcnow
 from ..kit.errors import Conflict, InvalidInput, NotFound
 from ..models import ApiClient, Department, DepartmentCertificate
+from . import repository
 
 USES = ("licence", "seal", "client")
 

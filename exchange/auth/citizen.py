@@ -1,10 +1,14 @@
-"""The citizen session: a short-lived JWT (header and claim ``typ`` "citizen", ``amr`` ["face"]) minted after a
-face authentication, and the dependency that requires it.
+"""Citizen callers. The citizen session: a short-lived JWT (header and claim ``typ`` "citizen", ``amr``
+["face"]) minted after a face authentication, and the dependency that requires it.
 
 Claims: ``hid`` = the holder hash (keyed, not reversible), ``enc`` = the ID number encrypted with the exchange's
 data key (base64url; the ID number never travels in clear inside the token), ``amr``, ``auth_time``. The
 signing key is derived per ``typ`` (see :mod:`exchange.kit.tokens`), so a QR, clerk or department token is
 refused here and a citizen token is refused everywhere else.
+
+Two views of the same caller: :class:`CitizenSession` (the token's claims; dependency :data:`Citizen`) for the
+citizen's own pages, and :class:`CitizenCaller` (the ID number decrypted, plus the usage-log actor; dependency
+:data:`CitizenWithId`) for the endpoints that read department data on the citizen's behalf (proofs).
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ from fastapi.security import HTTPAuthorizationCredentials
 from schemas.canonical import b64u_decode, b64u_encode
 
 from ..context import AppContext
-from ..deps import Ctx, bearer, bearer_token
+from ..deps import Ctx
 from ..kit.errors import Unauthenticated
+from ..usage.service import Actor
+from .bearer import bearer, bearer_token
 
 CITIZEN_TYP = "citizen"
 ID_CONTEXT = "licex/citizen-id"
 
 
 @dataclass(frozen=True)
-class CitizenCaller:
+class CitizenSession:
     holder_hash: str
     enc: str
     jti: str
@@ -64,7 +70,7 @@ def issue_session(ctx: AppContext, *, holder_hash: str, enc: str, method: str) -
     return IssuedSession(token, datetime.fromtimestamp(now + ttl, UTC))
 
 
-def decode_session(ctx: AppContext, token: str) -> CitizenCaller:
+def decode_session(ctx: AppContext, token: str) -> CitizenSession:
     claims: dict[str, Any] = ctx.tokens.decode(CITIZEN_TYP, token)
     amr = claims.get("amr")
     hid, enc, auth_time = claims.get("hid"), claims.get("enc"), claims.get("auth_time")
@@ -72,12 +78,33 @@ def decode_session(ctx: AppContext, token: str) -> CitizenCaller:
         raise Unauthenticated("a face-authenticated session is required", code="TOKEN_INVALID")
     if not (isinstance(hid, str) and len(hid) == 64 and isinstance(enc, str) and isinstance(auth_time, int)):
         raise Unauthenticated("token invalid", code="TOKEN_INVALID")
-    return CitizenCaller(hid, enc, str(claims["jti"]), auth_time, datetime.fromtimestamp(int(claims["exp"]), UTC))
+    return CitizenSession(hid, enc, str(claims["jti"]), auth_time, datetime.fromtimestamp(int(claims["exp"]), UTC))
 
 
 def require_citizen(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                    ) -> CitizenCaller:
+                    ) -> CitizenSession:
     return decode_session(ctx, bearer_token(creds))
 
 
-Citizen = Annotated[CitizenCaller, Depends(require_citizen)]
+Citizen = Annotated[CitizenSession, Depends(require_citizen)]
+
+
+@dataclass(frozen=True)
+class CitizenCaller:
+    """A face-authenticated citizen with the ID number at hand (to read department data) and the usage-log
+    actor; never log ``id_number``."""
+
+    holder_hash: str
+    id_number: str
+    via: str = "face"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("citizen", "本人")
+
+
+def current_citizen(ctx: Ctx, session: Annotated[CitizenSession, Depends(require_citizen)]) -> CitizenCaller:
+    return CitizenCaller(session.holder_hash, session.id_number(ctx))
+
+
+CitizenWithId = Annotated[CitizenCaller, Depends(current_citizen)]

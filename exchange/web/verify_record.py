@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..deps import ClientIp, Ctx, DbSession, Limits
 from ..kit.errors import NotFound
-from ..web.templating import render
-from . import service
+from ..proofs import service
+from .templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,7 +10,7 @@ from exchange.proofs.document import ProofDocument, ProofTable
 from exchange.proofs.qr_payload import make_proof_qr
 from exchange.proofs.render import render_proof_pdf
 from exchange.proofs.sealing import PdfSealer
-from tests.fixtures.pki import DepartmentPki, TestPki, build_pki
+from testkit.pki import DepartmentPki, TestPki, build_pki
 
 DEPARTMENTS = (
     ("cs-bdc", "长沙市不动产登记中心", "12430100MB1234567X"),

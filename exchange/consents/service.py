@@ -14,14 +14,14 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
-from schemas.catalogue import Catalogue, Matter
+from schemas.catalogue import Catalogue, Material, Matter
 
 from ..context import AppContext
 from ..kit.errors import Conflict, InvalidInput, NotFound
 from ..models import Clerk, Consent
 from ..usage import service as usage
 from ..usage.service import Actor
-from . import materials, repository
+from . import repository
 
 MAX_TTL_S: Final = 1800
 STATUSES: Final = ("pending", "approved", "declined", "withdrawn", "expired")
@@ -43,6 +43,29 @@ def requested_for(matter: Matter) -> dict[str, list[str]]:
         for alt in material.satisfied_by:
             out.setdefault(alt.licence_type, set()).update(alt.fields)
     return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def uses_for(catalogue: Catalogue, matter: Matter) -> list[dict[str, Any]]:
+    """Everything beside licences that the citizen's consent to this matter covers, for the consent request."""
+    out: list[dict[str, Any]] = []
+    for m in matter.materials:
+        if m.instant_proof is not None:
+            pt = catalogue.proof_types[m.instant_proof]
+            out.append({"material": m.id, "mode": "instant_proof", "what": pt.name, "what_en": pt.name_en})
+        if m.department_check is not None:
+            dept = catalogue.departments.get(m.department_check.department)
+            out.append({"material": m.id, "mode": "department_check", "what": m.department_check.name,
+                        "what_en": m.name_en, "department": dept.name if dept else m.department_check.department})
+        if m.archive is not None:
+            out.append({"material": m.id, "mode": "archive", "what": m.name, "what_en": m.name_en})
+        if m.commitment is not None:
+            out.append({"material": m.id, "mode": "commitment", "what": m.name, "what_en": m.name_en,
+                        "statement": m.commitment.statement, "statement_en": m.commitment.statement_en})
+    return out
+
+
+def commitments_of(matter: Matter) -> list[Material]:
+    return [m for m in matter.materials if m.commitment is not None]
 
 
 def allowed(catalogue: Catalogue, consent: Consent) -> dict[str, list[str]]:
@@ -98,7 +121,7 @@ def consent_view(ctx: AppContext, consent: Consent, clerk: Clerk | None, now: da
         "requester": {"clerk": clerk.display_name if clerk else None, "hall": clerk.hall if clerk else None,
                       "window": clerk.window if clerk else None},
         "licences": licences_view(ctx.catalogue, allowed(ctx.catalogue, consent)),
-        "uses": materials.uses_for(ctx.catalogue, matter) if matter else [],
+        "uses": uses_for(ctx.catalogue, matter) if matter else [],
         "expires_at": _aware(consent.expires_at).isoformat(),
         "created_at": _aware(consent.created_at).isoformat(),
         "decided_at": _aware(consent.decided_at).isoformat() if consent.decided_at else None,
@@ -115,6 +138,11 @@ def list_for_citizen(ctx: AppContext, session: Session, holder_hash: str, status
     clerks = repository.clerks_by_id(session, {c.clerk_id for c in rows})
     views = [consent_view(ctx, c, clerks.get(c.clerk_id), now) for c in rows]
     return [v for v in views if status is None or v["status"] == status]
+
+
+def for_case(session: Session, case_id: str) -> Consent | None:
+    """The latest consent asked for a counter case, if any."""
+    return repository.consent_for_case(session, case_id)
 
 
 def _own(session: Session, holder_hash: str, consent_id: str) -> Consent:
@@ -149,7 +177,7 @@ def decide(ctx: AppContext, session: Session, holder_hash: str, consent_id: str,
                  CITIZEN, matter_key=consent.matter_key, subject=_subject(consent))
     matter = ctx.catalogue.matters.get(consent.matter_key)
     if decision == "approve" and matter is not None:
-        for m in materials.commitments_of(matter):  # 告知承诺: approving confirms the statements shown
+        for m in commitments_of(matter):  # 告知承诺: approving confirms the statements shown
             assert m.commitment is not None  # noqa: S101 - commitments_of filters
             usage.record(session, holder_hash, "commitment_confirmed", CITIZEN, matter_key=consent.matter_key,
                          subject={"consent_id": consent.id, "material": m.id, "statement": m.commitment.statement,

@@ -1,4 +1,5 @@
-"""Clerk accounts: argon2id password hashes, login, the clerk session (JWT typ "clerk") and its dependency.
+"""Clerk accounts: argon2id password hashes, login, the clerk session (JWT typ "clerk") and its dependencies:
+``CounterClerk`` (a counter clerk who scans and pulls) and ``Reviewer`` (a department's proof reviewer).
 
 Login compares in constant time whether or not the username exists (an unknown user is checked against a dummy
 hash), and says only BAD_CREDENTIALS. Every request reloads the clerk row, so a deactivated account or a changed
@@ -19,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
-from ..deps import Ctx, DbSession, bearer, bearer_token
+from ..deps import Ctx, DbSession
 from ..kit.errors import Forbidden, InvalidInput, Unauthenticated
 from ..models import Clerk
+from ..usage.service import Actor
+from .bearer import bearer, bearer_token
 
 CLERK_TYP: Final = "clerk"
 ROLES: Final = frozenset({"clerk", "reviewer", "admin"})
@@ -107,3 +110,22 @@ def require_counter_clerk(caller: Annotated[ClerkCaller, Depends(require_clerk)]
 
 
 CounterClerk = Annotated[ClerkCaller, Depends(require_counter_clerk)]
+
+
+@dataclass(frozen=True)
+class ReviewerCaller:
+    id: int
+    department_id: str
+    actor: Actor
+
+
+def current_reviewer(clerk: Annotated[ClerkCaller, Depends(require_clerk)]) -> ReviewerCaller:
+    if clerk.role not in ("reviewer", "admin"):
+        raise Forbidden("only reviewers may review proof applications", code="ROLE_REQUIRED")
+    if clerk.department_id is None:
+        raise Forbidden("the reviewer is not attached to a department", code="ROLE_REQUIRED")
+    return ReviewerCaller(clerk.id, clerk.department_id, Actor("clerk", clerk.name,
+                                                               clerk.place))
+
+
+Reviewer = Annotated[ReviewerCaller, Depends(current_reviewer)]

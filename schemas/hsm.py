@@ -1,4 +1,5 @@
-"""P-256 signing keys in a PKCS#11 token (an HSM; SoftHSM2 in tests and CI), via python-pkcs11.
+"""P-256 signing keys in a PKCS#11 token (an HSM; SoftHSM2 in tests and CI), via python-pkcs11 — a primitive
+both signing sides use (the exchange's keyring, a department's key directory), hence here at the bottom layer.
 
 Configuration from the environment: ``LICEX_PKCS11_MODULE`` (the vendor library, e.g.
 ``/usr/lib/softhsm/libsofthsm2.so``), ``LICEX_PKCS11_TOKEN`` (token label) and ``LICEX_PKCS11_PIN`` (user PIN;
