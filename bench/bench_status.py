@@ -27,9 +27,8 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from tests.fixtures.pki import build_pki, issue_test_licence
-
 from schemas.catalogue import load_catalogue
+from testkit.pki import build_pki, issue_test_licence
 from verifier.licence import verify_licence
 from verifier.status_check import check_status
 from verifier.status_list import StatusList, StatusListClient, encode_status_list_token, parse_status_list_token

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.fixtures.databases import database_url
+from testkit.databases import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, text
 
-from tests.fixtures.databases import database_url
+from testkit.databases import database_url
 
 LICEX = str(Path(sys.executable).parent / "licex")
 CA_PASS, DEPT_PASS, EXCHANGE_PASS = "ca-offline-passphrase", "department-passphrase", "exchange-passphrase"

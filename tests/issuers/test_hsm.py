@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from issuers import pki
 from schemas.hsm import HsmConfig, HsmError, Token, token_csr
-from tests.fixtures.pki import issue_test_licence, shared_pki
+from testkit.pki import issue_test_licence, shared_pki
 from verifier.licence import verify_licence
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -97,7 +97,7 @@ def test_licence_signed_in_the_token_verifies(hsm: HsmConfig) -> None:
 def test_proof_sealed_in_the_token_passes_pdfsig(hsm: HsmConfig, tmp_path: Path) -> None:
     from exchange.proofs.render import render_proof_pdf
     from exchange.proofs.sealing import ExternalKeySigner, PdfSealer
-    from tests.exchange.proofs.samples import real_estate_with_property
+    from testkit.proof_samples import real_estate_with_property
 
     test_pki = shared_pki()
     token = Token(hsm)
@@ -133,7 +133,7 @@ def test_production_exchange_keeps_its_keys_in_the_token(hsm: HsmConfig, tmp_pat
     from exchange.trust.service import current_trust_list
     from issuers.ca import CaDir
     from schemas.hsm import TokenKey
-    from tests.exchange.proofs.samples import real_estate_none
+    from testkit.proof_samples import real_estate_none
     from verifier.trust import TrustList
 
     env = {"LICEX_PKCS11_MODULE": hsm.module, "LICEX_PKCS11_TOKEN": hsm.token_label, "LICEX_PKCS11_PIN": hsm.pin,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.fixtures.pki import TestPki, issue_test_licence, shared_pki
+from testkit.pki import TestPki, issue_test_licence, shared_pki
 from verifier.errors import StatusUnavailable
 from verifier.licence import verify_licence
 from verifier.result import Code

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exchange.admin.service import register_certificate, revoke_certificate
 from sqlalchemy import select
 
+from exchange.departments.admin import register_certificate, revoke_certificate
 from exchange.kit.db import unit_of_work
 from exchange.licences.models import LicenceSigner
 from exchange.models import Licence
