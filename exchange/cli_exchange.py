@@ -80,7 +80,7 @@ def install_cert(cert: Certs, data_dir: DataDir = Path("./var/licex")) -> None:
     """Install the CA's certificates for the exchange's own keys (trust/status-list signer, seal keys)."""
     from issuers import pki
 
-    from .admin.service import register_certificate
+    from .departments.admin import register_certificate
     from .kit.db import unit_of_work
 
     ctx = _ctx(data_dir)
@@ -131,7 +131,7 @@ def enrol(cert: Certs, data_dir: DataDir = Path("./var/licex")) -> None:
     """Register department certificates (licence signing or API client) issued by the city root."""
     from issuers import pki
 
-    from .admin.service import ensure_client, register_certificate
+    from .departments.admin import ensure_client, register_certificate
     from .kit.db import unit_of_work
 
     ctx = _ctx(data_dir)
@@ -172,7 +172,7 @@ def import_crl(crl: Annotated[Path, typer.Option(exists=True, dir_okay=False, he
 
     from issuers import pki
 
-    from .admin.service import revoke_certificate
+    from .departments.admin import revoke_certificate
     from .kit.db import unit_of_work
     from .models import DepartmentCertificate
 
