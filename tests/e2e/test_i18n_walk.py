@@ -130,10 +130,13 @@ def visible_text(page: Page) -> str:
 
 
 def visible_leaves(page: Page) -> list[str]:
-    """The text of every visible element that has no element children (a label, a button, a cell)."""
+    """The text of every visible element that has no element children (a label, a button, a cell), except
+    recorded data the page marks as Chinese (``lang="zh-CN"`` inside an English page: a licence's field values
+    stay as the department recorded them)."""
     leaves: list[str] = page.evaluate(
         """() => [...document.body.querySelectorAll('*')]
               .filter((e) => !e.children.length && e.getClientRects().length && e.innerText)
+              .filter((e) => !(document.documentElement.lang.startsWith('en') && e.closest('[lang^="zh"]')))
               .map((e) => e.innerText.trim())"""
     )
     return leaves

@@ -141,6 +141,7 @@ def test_counter_keeps_a_refusal_on_screen_and_does_not_resend_the_code(
     # a fresh page (its memory gone) sends it once more; the exchange logs the repeated refusal only once
     page.reload()
     expect(page.get_by_test_id("clerk-bar")).to_be_visible()
+    expect(page.get_by_test_id("matter")).to_have_value(MATTER)  # the saved matter is back (the catalogue loaded)
     page.get_by_test_id("qr-paste").fill(qr_text)
     page.get_by_test_id("paste-submit").click()
     expect(status).to_contain_text("二维码已被使用")

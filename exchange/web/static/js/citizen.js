@@ -317,7 +317,7 @@ async function loadLicences() {
       const dl = el("dl", { class: "kv" });
       for (const f of lic.fields) {
         if (f.value === null || f.value === undefined) continue; // e.g. the photo: withheld by the server
-        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
+        dl.append(el("dt", { text: pick(f, "title") }), el("dd", { class: f.masked ? "masked" : "", lang: "zh-CN", text: readable(f.value) }));
       }
       const details = el("details", { class: "licence", "data-type": lic.type },
         el("summary", {},

@@ -392,7 +392,7 @@ function renderLicences(licences) {
       text: msg(`js.licence.code.${c}`, {}, c) }));
     const dl = el("dl", { class: "kv" });
     for (const [name, value] of Object.entries(lic.fields || {})) {
-      dl.append(el("dt", { text: state.titles[`${lic.type}.${name}`] || name }), el("dd", { text: fieldValue(value) }));
+      dl.append(el("dt", { text: state.titles[`${lic.type}.${name}`] || name }), el("dd", { lang: "zh-CN", text: fieldValue(value) }));
     }
     box.append(el("article", { class: "received", "data-type": lic.type, "data-testid": "received-licence" },
       el("div", { class: "received-head" },

@@ -175,7 +175,7 @@ function renderLicences(list) {
     for (const f of lic.fields || []) {
       if (f.value === null || f.value === undefined || f.value === "" || typeof f.value === "object") continue;
       dl.append(el("dt", { text: en && f.title_en ? f.title_en : f.title }),
-        el("dd", { class: f.masked ? "masked" : "", text: readable(f.value) }));
+        el("dd", { class: f.masked ? "masked" : "", lang: "zh-CN", text: readable(f.value) }));
     }
     ul.append(el("li", { class: "licence-card", "data-testid": "licence", "data-type": lic.type },
       el("div", { class: "licence-head" }, el("h3", { text: (en && state.licenceNames && state.licenceNames[lic.type]) || lic.type_name }), badge(lic.status)),
