@@ -53,7 +53,7 @@ from exchange.context import AppContext
 from exchange.kit import migrate
 from exchange.kit.db import unit_of_work, utcnow
 from exchange.tlog.models import LogCheckpoint, LogEntry, LogTile
-from exchange.tlog.sequencer import SequencerThread, sequence_all
+from exchange.tlog.sequencer import sequence_all, sequencer_job
 from exchange.usage import service as usage
 from schemas.canonical import canonical_json
 from verifier.tlog.merkle import (
@@ -162,7 +162,7 @@ def bench_appends(postgres: bool, threads: int, seconds: float) -> dict[str, Any
         _meta.create_all(ctx.engine)
         try:
             sequence_all(ctx)  # first checkpoint (and the log key) before timing
-            seq = SequencerThread(ctx, 0.5)
+            seq = sequencer_job(ctx, 0.5)
             seq.start()
 
             def new(s: Any) -> int:

@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from verifier.tlog.tiles import ENTRIES, TILE_WIDTH, TileHashes, encode_bundle
 
 from ..context import AppContext
 from ..kit.db import unit_of_work, utcnow
+from ..kit.periodic import PeriodicJob
 from . import repository as repo
 from .keys import log_signer
 from .models import LogCheckpoint, LogState
@@ -154,25 +154,6 @@ def sequence_all(ctx: AppContext, *, wait_s: float = 30.0) -> int | None:
         last = size
 
 
-class SequencerThread:
-    """Runs :func:`sequence_once` every ``interval`` seconds in a daemon thread of the serving process."""
-
-    def __init__(self, ctx: AppContext, interval: float) -> None:
-        self._ctx = ctx
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tlog-sequencer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                sequence_once(self._ctx)
-            except Exception:  # the next tick retries; a failed batch rolled back as a whole
-                log.exception("log sequencer batch failed")
+def sequencer_job(ctx: AppContext, interval: float) -> PeriodicJob:
+    """:func:`sequence_once` every ``interval`` seconds in a daemon thread of the serving process."""
+    return PeriodicJob("tlog-sequencer", interval, lambda: sequence_once(ctx))
