@@ -55,6 +55,7 @@ FPS = 10
 TURN_DIRECTION: Direction = "left"
 TURN_ACTION = "turn_left"
 MAX_CHALLENGE_TRIES = 30
+MAX_FACE_CHECKS = 3  # face checks a citizen tries before giving up (the failure throttle allows 3 a minute)
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
@@ -146,25 +147,40 @@ def face_login(page: Page, base_url: str, shot: Callable[[Page, str], Path], pre
     expect(page.locator("#id-hint")).to_contain_text("号码格式正确")
     shot(page, f"{prefix}-01-login")
     challenge = page.get_by_test_id("challenge")
-    for attempt in range(MAX_CHALLENGE_TRIES):
-        page.get_by_test_id("login-start").click()
-        expect(page.locator("#face-section")).to_be_visible()
-        expect(challenge).not_to_have_attribute("data-action", "")
-        if challenge.get_attribute("data-action") == TURN_ACTION:
+    home = page.locator("#home-section")
+    failures: list[str] = []
+    # A citizen whose check fails (on a loaded machine the fake camera's frames can arrive late enough for the
+    # liveness check to refuse them) presses 返回 and tries again; 3 checks stay inside the failure throttle.
+    for check in range(MAX_FACE_CHECKS):
+        for attempt in range(MAX_CHALLENGE_TRIES):
+            page.get_by_test_id("login-start").click()
+            expect(page.locator("#face-section")).to_be_visible()
+            expect(challenge).not_to_have_attribute("data-action", "")
+            if challenge.get_attribute("data-action") == TURN_ACTION:
+                break
+            expect(challenge).to_have_text("请向右转头")
+            if attempt == 0 and check == 0:
+                shot(page, f"{prefix}-02-challenge-other-direction")
+            page.get_by_test_id("face-cancel").click()
+            expect(page.locator("#login-section")).to_be_visible()
+        else:
+            pytest.fail(f"the server asked for {TURN_ACTION} in none of {MAX_CHALLENGE_TRIES} challenges")
+        expect(challenge).to_have_text("请向左转头")
+        if check == 0:
+            shot(page, f"{prefix}-02-challenge")
+        page.get_by_test_id("face-go").click()
+        expect(page.get_by_test_id("face-overlay")).to_contain_text("请正对摄像头")
+        if check == 0:
+            shot(page, f"{prefix}-03-camera-countdown")
+        page.wait_for_function("() => !document.getElementById('home-section').hidden"
+                               " || !document.getElementById('face-retry').hidden", timeout=30_000)
+        if home.is_visible():
             break
-        expect(challenge).to_have_text("请向右转头")
-        if attempt == 0:
-            shot(page, f"{prefix}-02-challenge-other-direction")
+        failures.append(page.locator("#face-msg").inner_text())
         page.get_by_test_id("face-cancel").click()
         expect(page.locator("#login-section")).to_be_visible()
     else:
-        pytest.fail(f"the server asked for {TURN_ACTION} in none of {MAX_CHALLENGE_TRIES} challenges")
-    expect(challenge).to_have_text("请向左转头")
-    shot(page, f"{prefix}-02-challenge")
-    page.get_by_test_id("face-go").click()
-    expect(page.get_by_test_id("face-overlay")).to_contain_text("请正对摄像头")
-    shot(page, f"{prefix}-03-camera-countdown")
-    expect(page.locator("#home-section")).to_be_visible(timeout=30_000)
+        pytest.fail(f"no face check passed in {MAX_FACE_CHECKS} tries: {failures}")
     expect(page.get_by_test_id("holder-name")).to_have_text(PERSONA_NAME_MASKED)
     expect(page.get_by_test_id("holder-id")).to_have_text("4301**********0625")
 
