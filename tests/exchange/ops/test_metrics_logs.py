@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exchange.ops.logs import JsonFormatter, redact
 from tests.exchange.counter.flow import PERSONA_A, bearer, citizen_token, clerk_token, decide, scan
-from tests.fixtures.exchange import ExchangeEnv
+from tests.fixtures.databases import database_url
+from tests.fixtures.exchange import ExchangeEnv, make_env
 
 ROOT = Path(__file__).resolve().parents[3]
 PULL_ROUTE = "/api/v1/counter/cases/{case_id}/pull"
@@ -116,10 +117,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="module")
+def pg_exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExchangeEnv]:
+    """The two-worker server runs on PostgreSQL only (SQLite serves one process in production)."""
+    tmp = tmp_path_factory.mktemp("exchange-two-workers")
+    with database_url("postgresql", tmp) as url:
+        yield from make_env(tmp, url, "postgresql")
+
+
 @pytest.fixture
-def served(exchange: ExchangeEnv, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    if exchange.db_kind != "postgresql":
-        pytest.skip("the two-worker server runs on PostgreSQL (SQLite serves one process in production)")
+def served(pg_exchange: ExchangeEnv, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    exchange = pg_exchange
     port = _free_port()
     log_path = tmp_path / "serve.log"
     env = {**os.environ, "LICEX_DATABASE_URL": exchange.settings.sqlalchemy_url, "LICEX_DEMO": "true",
@@ -147,7 +155,8 @@ def served(exchange: ExchangeEnv, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             proc.wait(timeout=30)
 
 
-def test_two_workers_one_scrape(exchange: ExchangeEnv, served: tuple[str, Path]) -> None:
+def test_two_workers_one_scrape(pg_exchange: ExchangeEnv, served: tuple[str, Path]) -> None:
+    exchange = pg_exchange
     url, log_path = served
     clerk, citizen = clerk_token(exchange), citizen_token(exchange)
     flows = 6
