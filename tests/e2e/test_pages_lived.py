@@ -22,6 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
+from tests.e2e.test_counter_flow import demo_app_builder
 from tests.fixtures.browser import AppBuilder, LiveServer
 from tests.fixtures.y4m import qr_frames, write_y4m
 
@@ -32,16 +33,6 @@ MATTER = "teacher_qualification_recognition"
 COUNTER = (1366, 768)
 PHONE = (390, 844)
 ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def demo_app_builder(data_dir: Path, base_url: str) -> Any:
-    from exchange.app import create_app
-    from exchange.config import Settings
-    from exchange.provision import provision
-
-    settings = Settings(data_dir=data_dir, demo=True, public_base_url=base_url, log_level="WARNING")
-    provision(settings, demo=True, citizens=16)
-    return create_app(settings)
 
 
 @pytest.fixture
