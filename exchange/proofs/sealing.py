@@ -5,6 +5,11 @@
 dry-run signature it otherwise makes to size the /Contents hole. Signatures are PAdES B-B
 (``/ETSI.CAdES.detached``, ecdsa-with-SHA256 over P-256); with a pyHanko ``TimeStamper`` they are B-T.
 
+Without a time-stamper the signature is written by :class:`~exchange.proofs.pades.IncrementalSealer` (the
+same update and signed attributes as pyHanko's, without re-parsing the PDF or re-encoding the certificates);
+PDFs it does not handle (more than one revision, a form already there, cross-reference streams) and B-T
+signatures go through pyHanko.
+
 The seal's look is drawn in the page content by :mod:`exchange.proofs.seal_art`; the signature field
 here is invisible. PDF work is CPU-bound: call :meth:`PdfSealer.seal` from a worker process or thread,
 not an event loop (it runs pyHanko's coroutine with ``asyncio.run``); inside a loop use
@@ -29,6 +34,8 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .pades import IncrementalSealer, NotSimplePdf
 
 DEFAULT_FIELD = "Seal1"
 DEFAULT_REASON = "电子证明专用章"
@@ -150,6 +157,8 @@ class PdfSealer:
         self.bytes_reserved = bytes_reserved or estimate_bytes_reserved(
             cert, self.chain, timestamped=timestamper is not None
         )
+        self._incremental = (None if timestamper is not None else IncrementalSealer(
+            key, cert, self.chain, field_name=field_name, bytes_reserved=self.bytes_reserved))
 
     @classmethod
     def from_pem(
@@ -200,6 +209,11 @@ class PdfSealer:
         """Return ``pdf_bytes`` with a PAdES signature appended as an incremental update.
 
         Safe to call from a thread that already runs an event loop (the coroutine then runs on a helper thread)."""
+        if self._incremental is not None:
+            try:
+                return self._incremental.seal(pdf_bytes, reason=reason, location=location, contact=contact)
+            except NotSimplePdf:
+                pass  # pyHanko reads anything
 
         def run() -> bytes:
             return asyncio.run(self.seal_async(pdf_bytes, reason=reason, location=location, contact=contact))
@@ -219,6 +233,7 @@ class PdfSealer:
         location: str = DEFAULT_LOCATION,
         contact: str | None = None,
     ) -> bytes:
+        """Seal with pyHanko (the only path for time-stamped seals and for PDFs the fast writer refuses)."""
         out = io.BytesIO()
         await self._pdf_signer(reason, location, contact).async_sign_pdf(
             self._writer(pdf_bytes), bytes_reserved=self.bytes_reserved, output=out
