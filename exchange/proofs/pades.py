@@ -73,8 +73,9 @@ class CmsTemplate:
         self.sid = cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber(
             {"issuer": asn1_cert.issuer, "serial_number": asn1_cert.serial_number})}).dump()
         self.fixed_attrs = (
-            simple_cms_attribute("content_type", "data").dump(),
-            simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(asn1_cert)).dump(),
+            simple_cms_attribute("content_type", "data").dump(),  # type: ignore[no-untyped-call]
+            simple_cms_attribute(  # type: ignore[no-untyped-call]
+                "signing_certificate_v2", as_signing_certificate_v2(asn1_cert)).dump(),
         )
         seen: set[bytes] = set()
         certs: list[bytes] = []
