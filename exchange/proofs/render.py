@@ -19,9 +19,12 @@ the QR for people who cannot scan it.
 from __future__ import annotations
 
 import io
+import zlib
 
+from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
 from exchange.kit.cntime import china_time, cn_date, cn_datetime
@@ -44,6 +47,20 @@ TITLE_SIZE = 18.0
 TEXT_SIZE = 11.0
 SMALL_SIZE = 9.5
 TABLE_SIZE = 9.0
+
+
+class _Flate(pdfdoc.PDFStreamFilterZCompress):  # type: ignore[misc]  # reportlab is untyped
+    """FlateDecode at zlib level 1: page content and font subsets compress 2-5x faster than at the default
+    level 6 for about 5 % more bytes (measured on the catalogue's proofs)."""
+
+    def encode(self, text: str | bytes) -> bytes:
+        return zlib.compress(text.encode("utf-8") if isinstance(text, str) else text, 1)
+
+
+# Process-wide reportlab settings for proofs (reportlab reads both as module globals when it writes streams):
+# binary streams without the ASCII85 pass (a quarter smaller, one pass less), and the faster Flate level.
+rl_config.useA85 = 0
+pdfdoc.PDFZCompress = _Flate()
 
 
 # one date and one time format on the page (and on the web pages): exchange.kit.cntime

@@ -120,3 +120,26 @@ def test_naive_datetime_is_refused() -> None:
             proof_id="P", proof_type="t", department_id=dept.id, issued_at=datetime(2024, 1, 1),
             canonical_data=b"", key=dept.seal_key, cert=dept.seal_cert,
         )  # fmt: skip
+
+
+def test_url_form_puts_the_token_in_an_alphanumeric_segment() -> None:
+    import segno
+    import zxingcpp
+    from PIL import Image
+
+    from exchange.proofs.qr_art import segments
+
+    token = _qr()
+    url = f"http://127.0.0.1:8000/v/CS-BDC-20261121-K7M2Q9XF4-8#{token}"
+    m = qr_matrix(url)
+    assert m.mode == "byte+alphanumeric"
+    assert m.version < int(segno.make_qr(url, error="m", boost_error=False).version)  # smaller than byte alone
+    assert segments(token) == token  # the bare token stays one alphanumeric segment
+    assert segments("http://x/v/ab#short") == "http://x/v/ab#short"
+    # the runs are the symbol's dark modules and the symbol reads back as the URL
+    scale, border = 4, 4
+    side = (m.size + 2 * border) * scale
+    image = Image.new("L", (side, side), 255)
+    for r, c, n in m.runs:
+        image.paste(0, ((c + border) * scale, (r + border) * scale, (c + n + border) * scale, (r + 1 + border) * scale))
+    assert [b.text for b in zxingcpp.read_barcodes(image)] == [url]
