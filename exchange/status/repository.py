@@ -22,8 +22,12 @@ def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> S
     return session.scalars(query).first()
 
 
-def used_indices(session: Session, shard: StatusListShard) -> set[int]:
-    return set(session.scalars(select(StatusAllocation.idx).where(StatusAllocation.list_pk == shard.id)))
+def used_among(session: Session, shard: StatusListShard, candidates: set[int]) -> set[int]:
+    """Which of ``candidates`` are already allocated in ``shard`` (one indexed look-up, not the whole list)."""
+    if not candidates:
+        return set()
+    return set(session.scalars(select(StatusAllocation.idx).where(
+        StatusAllocation.list_pk == shard.id, StatusAllocation.idx.in_(sorted(candidates)))))
 
 
 def allocation(session: Session, shard: StatusListShard, idx: int) -> StatusAllocation | None:

@@ -86,26 +86,42 @@ def _new_shard(session: Session, size: int) -> StatusListShard:
 def allocate(ctx: AppContext, session: Session, *, owner: str, count: int = 1,
              size: int = LIST_SIZE) -> list[StatusReference]:
     """Hand ``count`` random free indices to ``owner`` (a department id)."""
+    return _allocate(ctx, session, owner=owner, count=count, size=size)
+
+
+def _allocate(ctx: AppContext, session: Session, *, owner: str, count: int = 1, size: int = LIST_SIZE,
+              bound_to: tuple[str, str] | None = None) -> list[StatusReference]:
     if not 1 <= count <= MAX_ALLOCATION * 100:
         raise InvalidInput(f"count must be 1..{MAX_ALLOCATION * 100}", field="count")
+    if bound_to is not None and count != 1:
+        raise ValueError("a token is bound to one entry")
     refs: list[StatusReference] = []
+    kind, subject = bound_to if bound_to is not None else (None, None)
     while len(refs) < count:
         shard = repository.open_shard(session, FILL_LIMIT) or _new_shard(session, size)
         room = int(shard.size * FILL_LIMIT) - shard.allocated
         want = min(room, count - len(refs))
-        used = repository.used_indices(session, shard)
+        # draw uniformly among the free indices: draw, drop the ones taken, draw again for those (the shard is
+        # at most FILL_LIMIT full, so each round keeps at least half); only the drawn indices are looked up
         picked: set[int] = set()
         while len(picked) < want:
-            idx = secrets.randbelow(shard.size)
-            if idx not in used and idx not in picked:
-                picked.add(idx)
+            draw: set[int] = set()
+            while len(draw) < want - len(picked):
+                idx = secrets.randbelow(shard.size)
+                if idx not in picked:
+                    draw.add(idx)
+            picked |= draw - repository.used_among(session, shard, draw)
         try:
             with session.begin_nested():
-                session.add_all(StatusAllocation(list_pk=shard.id, idx=i, owner=owner) for i in picked)
+                session.add_all(StatusAllocation(list_pk=shard.id, idx=i, owner=owner, kind=kind, subject=subject)
+                                for i in picked)
                 shard.allocated += len(picked)
                 session.flush()
         except IntegrityError:  # another worker drew one of them: draw again
             session.expire(shard)
+            if bound_to is not None and repository.allocation_for(session, *bound_to) is not None:
+                raise Forbidden("the status list entry is already used by another token",
+                                code="STATUS_REFERENCE_INVALID", field="status") from None
             continue
         uri = list_uri(ctx, shard.list_id)
         refs.extend(StatusReference(i, uri) for i in sorted(picked, key=lambda _: secrets.randbits(32)))
@@ -128,10 +144,8 @@ def bind(ctx: AppContext, session: Session, ref: StatusReference, *, owner: str,
 
 
 def allocate_bound(ctx: AppContext, session: Session, *, owner: str, kind: str, subject: str) -> StatusReference:
-    """For tokens the exchange makes itself (sealed proofs): allocate and bind in one step."""
-    ref = allocate(ctx, session, owner=owner)[0]
-    bind(ctx, session, ref, owner=owner, kind=kind, subject=subject)
-    return ref
+    """For tokens the exchange makes itself (sealed proofs): allocate and bind in one step (one new row)."""
+    return _allocate(ctx, session, owner=owner, bound_to=(kind, subject))[0]
 
 
 def set_status(session: Session, *, kind: str, subject: str, action: str) -> bool:
