@@ -18,7 +18,7 @@ import os
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
@@ -175,6 +175,13 @@ def font_for_char(ch: str) -> str:
 
 def split_runs(text: str) -> list[tuple[str, str]]:
     """Split ``text`` into ``(font_name, run)`` pairs, each run fully covered by its font."""
+    return list(_split_runs(text))
+
+
+# Layout results are pure functions of the text and the registered faces, and a catalogue's proofs repeat most
+# of their text (titles, labels, notes): kept per process in bounded caches.
+@lru_cache(maxsize=16384)
+def _split_runs(text: str) -> tuple[tuple[str, str], ...]:
     runs: list[tuple[str, str]] = []
     current_font: str | None = None
     buf: list[str] = []
@@ -196,17 +203,18 @@ def split_runs(text: str) -> list[tuple[str, str]]:
         runs.append((current_font, "".join(buf)))
     elif pending:
         runs.append((ensure_primary(), "".join(pending)))
-    return runs
+    return tuple(runs)
 
 
+@lru_cache(maxsize=16384)
 def string_width(text: str, size: float) -> float:
     """Width in points of ``text`` drawn run by run at ``size``."""
-    return float(sum(pdfmetrics.stringWidth(run, font, size) for font, run in split_runs(text)))
+    return float(sum(pdfmetrics.stringWidth(run, font, size) for font, run in _split_runs(text)))
 
 
 def draw_string(canvas: Canvas, x: float, y: float, text: str, size: float, *, align: str = "left") -> float:
     """Draw ``text`` with per-character font fallback; return its width. ``align``: left, center, right."""
-    runs = split_runs(text)
+    runs = _split_runs(text)
     widths = [float(pdfmetrics.stringWidth(run, font, size)) for font, run in runs]
     total: float = sum(widths)
     if align == "center":
@@ -227,6 +235,12 @@ NO_LINE_END = frozenset("（《「『【〔〈〖“‘([{")
 
 
 def wrap_text(text: str, width: float, size: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` (see :func:`_wrap_text`)."""
+    return list(_wrap_text(text, width, size))
+
+
+@lru_cache(maxsize=8192)
+def _wrap_text(text: str, width: float, size: float) -> tuple[str, ...]:
     """Break ``text`` into lines no wider than ``width``.
 
     CJK text breaks between any two characters, Latin words and digit runs (ID numbers, certificate numbers)
@@ -271,7 +285,7 @@ def wrap_text(text: str, width: float, size: float) -> list[str]:
                 current.append(token)
                 line_width += w
         lines.extend("".join(ln).rstrip() for ln in out)
-    return lines
+    return tuple(lines)
 
 
 def longest_token_width(text: str, size: float) -> float:

@@ -11,9 +11,10 @@ cannot be re-typed by editing a text operator. Outlines are cached per character
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont as FtFont
@@ -160,16 +161,38 @@ def draw_seal(
     alpha: float = 0.85,
     span_deg: float = 230.0,
 ) -> None:
-    """Draw the seal centred at (cx, cy) (points)."""
+    """Draw the seal centred at (cx, cy) (points).
+
+    The seal's paths (rim, the name's glyph outlines, star, purpose) are laid out once per (name, purpose, size)
+    around the origin and kept as PDF operators; each proof sets the colour and transparency and places them
+    with one ``cm``."""
     if not MIN_DIAMETER_MM <= diameter_mm <= MAX_DIAMETER_MM:
         raise ValueError(f"seal diameter must be {MIN_DIAMETER_MM}-{MAX_DIAMETER_MM} mm, got {diameter_mm}")
-    radius = diameter_mm * mm / 2
-    rim = RIM_MM * mm
+    ops = seal_operators(name, purpose, diameter_mm, span_deg)
     canvas.saveState()
     canvas.setFillColorRGB(*color)
     canvas.setStrokeColorRGB(*color)
     canvas.setFillAlpha(alpha)
     canvas.setStrokeAlpha(alpha)
+    canvas.transform(1, 0, 0, 1, cx, cy)
+    canvas.addLiteral(ops)
+    canvas.restoreState()
+
+
+@lru_cache(maxsize=256)
+def seal_operators(name: str, purpose: str, diameter_mm: float, span_deg: float) -> str:
+    """The seal's drawing operators centred at the origin, in the current colour (cached: seals repeat)."""
+    scratch = Canvas(io.BytesIO())
+    start = len(scratch._code)
+    _draw_seal_paths(scratch, 0.0, 0.0, name=name, purpose=purpose, diameter_mm=diameter_mm, span_deg=span_deg)
+    return "\n".join(scratch._code[start:])
+
+
+def _draw_seal_paths(canvas: Canvas, cx: float, cy: float, *, name: str, purpose: str, diameter_mm: float,
+                     span_deg: float) -> None:
+    radius = diameter_mm * mm / 2
+    rim = RIM_MM * mm
+    canvas.saveState()
 
     # Rim.
     canvas.setLineWidth(rim)
