@@ -10,7 +10,9 @@ threadpool would; and the same service with no pool (``service_in_thread``: the 
 thread). Baseline ("naive"): the same steps in the calling thread, one proof at a time, with the libraries
 loaded once (fonts registered, each department's seal key, certificate and pyHanko ``SimpleSigner`` loaded on
 first use and kept), drawing the QR with reportlab's ``QrCodeWidget`` and letting pyHanko size the signature
-with a dry run. Speed-ups compare like with like: ``speedup_in_thread`` is one thread against one thread;
+with a dry run. The baseline lays the page out with the product's own ``render.draw_proof`` (so it shares the
+product's layout caches and its process-wide reportlab stream settings: the gap it shows is QR, PDF writing and
+sealing, not layout). Speed-ups compare like with like: ``speedup_in_thread`` is one thread against one thread;
 ``pooled_vs_in_thread`` says what the worker processes add. (An earlier version re-parsed the fonts and the
 key per proof and compared two processes against one thread.)
 
