@@ -22,6 +22,13 @@ def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> S
     return session.scalars(query).first()
 
 
+def shard_version(session: Session, list_id: str) -> int | None:
+    """The list's version alone (the cheap check behind the signed-token cache: no 256 KB bit string read)."""
+    version: int | None = session.scalars(
+        select(StatusListShard.version).where(StatusListShard.list_id == list_id)).first()
+    return version
+
+
 def used_indices(session: Session, shard: StatusListShard) -> set[int]:
     return set(session.scalars(select(StatusAllocation.idx).where(StatusAllocation.list_pk == shard.id)))
 
