@@ -94,7 +94,8 @@ class LoginResult:
 
 
 #: The face gate's outcome (the ``outcome`` label of ``licex_face_outcomes_total``) for each refusal code; a
-#: refusal with a code not listed here (an internal failure, the model missing) counts as ``error``.
+#: refusal with a code not listed here counts as ``invalid_request`` when the input was at fault (a bad check
+#: digit) and ``error`` otherwise (an internal failure, the model missing).
 GATE_OUTCOMES: Final[dict[str, str]] = {
     "FACE_MISMATCH": "no_match",
     "LIVENESS_FAILED": "liveness_failed",
@@ -115,7 +116,8 @@ def gate_outcome(mode: str, *, decides: bool = True) -> Iterator[None]:
     try:
         yield
     except ExchangeError as exc:
-        metrics.face_outcome(mode, GATE_OUTCOMES.get(exc.code, "error"))
+        fallback = "invalid_request" if exc.kind == "invalid" else "error"
+        metrics.face_outcome(mode, GATE_OUTCOMES.get(exc.code, fallback))
         raise
     except Exception:
         metrics.face_outcome(mode, "error")
