@@ -2,17 +2,18 @@
 ``deploy/haproxy.cfg`` with 127.0.0.1 servers), one fresh PostgreSQL schema, Redis on 127.0.0.1.
 
 Counter flows run through the balancer from several threads; a licence is revoked through replica A and a pull
-through replica B refuses it (the pull reads the registry status in the same transaction: the cache bound is
-0 s, checked here as "at the very next pull"); a QR code redeemed through one replica is refused by the other;
-replica B is killed with SIGKILL in the middle of the run and no flow fails.
+through replica B refuses it (the pull reads the registry status in the same transaction: the cache bound is 0 s,
+checked here as "at the very next pull"), and the signed status-list token served by B has the bit set at B's next
+fetch; a department certificate revoked by the CA and imported with ``licex exchange import-crl`` (the operator's
+own process) is refused by B's next pull and listed in B's trust list; a QR code redeemed through one replica is
+refused by the other; replica B is killed with SIGKILL in the middle of the run and no flow fails.
 
-Who retries: HAProxy retries a request that could not be sent (``retry-on conn-failure``, ``option
-redispatch``), and a GET that got no answer; its health checks take B out within ~2 s. A POST that B received
-but never answered is not replayed by the balancer (B may have committed it: a replay of the scan would find
-the QR used), and a request sent on a pooled connection to B just as B died is answered 502 (``SH``) by the
-balancer; so the counter client starts the flow again from a new QR code after a short pause (up to 3 attempts),
-and only on a transport failure or a 502/503/504 from the balancer — never on an answer from the exchange.
-The test reports how many flows needed that.
+Who retries: HAProxy retries a request that could not be sent (``retry-on conn-failure``, ``option redispatch``),
+and a GET that got no answer; its health checks take B out within ~2 s. A POST that B received but never answered is
+not replayed by the balancer (B may have committed it: a replay of the scan would find the QR used), and a request
+sent on a pooled connection to B just as B died is answered 502 (``SH``) by the balancer; so the counter client
+starts the flow again from a new QR code after a short pause (up to 3 attempts), and only on a transport failure or
+a 502/503/504 from the balancer — never on an answer from the exchange. The test reports how many flows needed that.
 """
 
 from __future__ import annotations

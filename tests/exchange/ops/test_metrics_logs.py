@@ -273,6 +273,10 @@ def test_two_workers_one_scrape(pg_exchange: ExchangeEnv, served: tuple[str, Pat
             with httpx.Client(base_url=url, timeout=60) as one:
                 assert one.post(f"/api/v1/counter/cases/{case['case_id']}/pull",
                                 headers=bearer(clerk)).status_code == 200
+        number = exchange.records.citizens[PERSONA_A].id_number  # the ID number travels to the server …
+        assert client.post("/api/v1/citizen/face/challenge", json={"id_number": number}).status_code == 200
+        wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
+        assert client.post("/api/v1/citizen/face/challenge", json={"id_number": wrong}).status_code == 422
         scrapes = [_samples(client.get("/metrics").text) for _ in range(6)]
     for samples in scrapes:  # whichever worker answers, it reports both workers' flows
         assert _value(samples, "licex_counter_flows_total", outcome="ok") - before == flows
@@ -284,4 +288,5 @@ def test_two_workers_one_scrape(pg_exchange: ExchangeEnv, served: tuple[str, Pat
     assert len(access) >= 4 * flows, log_path.read_text()[-3000:]
     assert all(len(x["request_id"]) == 32 for x in access)
     assert len({x["pid"] for x in access}) == 2  # both workers served (and logged) requests
-    assert exchange.records.citizens[PERSONA_A].id_number not in log_path.read_text()
+    assert any(x["route"] == "/api/v1/citizen/face/challenge" for x in access)
+    assert number not in log_path.read_text() and wrong not in log_path.read_text()  # … and into no log line
