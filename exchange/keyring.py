@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .kit.errors import ExchangeError
@@ -63,6 +63,7 @@ class Keyring:
         self._root: tuple[_Stamp, x509.Certificate] | None = None
         self._exchange: tuple[_Stamp, tuple[ec.EllipticCurvePrivateKey, x509.Certificate]] | None = None
         self._seals: dict[str, tuple[_Stamp, SealKey]] = {}
+        self._exchange_fp: tuple[x509.Certificate, bytes] | None = None
 
     def _stamp(self, *names: str) -> _Stamp:
         """(inode, size, mtime) of each file, None for one that cannot be read: what tells a cached copy is stale.
@@ -119,6 +120,16 @@ class Keyring:
                 cert = x509.load_pem_x509_certificate(self._read("exchange.crt"))
                 self._exchange = (stamp, (self._load_key("exchange.key", EXCHANGE_KEY_LABEL), cert))
             return self._exchange[1]
+
+    @property
+    def exchange_fingerprint(self) -> bytes:
+        """SHA-256 of the trust-list signer's certificate as currently installed (what a signed-output cache
+        compares to know it was made with the current certificate); computed once per certificate file."""
+        cert = self.exchange[1]
+        held = self._exchange_fp
+        if held is None or held[0] is not cert:
+            held = self._exchange_fp = (cert, cert.fingerprint(hashes.SHA256()))
+        return held[1]
 
     def seal(self, department_id: str) -> SealKey:
         crt, key_file = f"seals/{department_id}.crt", f"seals/{department_id}.key"

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,8 +167,7 @@ def signed_token(ctx: AppContext, session: Session, list_id: str, *, now: dateti
     if version is None:
         raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
     moment = now or datetime.now(UTC)
-    key, cert = ctx.keyring.exchange
-    signer = cert.fingerprint(hashes.SHA256())
+    signer = ctx.keyring.exchange_fingerprint
     cache = ctx.status_tokens
     cached = cache.get(list_id)
     if (cached is not None and cached.version == version and cached.signer == signer
@@ -178,6 +176,7 @@ def signed_token(ctx: AppContext, session: Session, list_id: str, *, now: dateti
     shard = repository.shard_by_list_id(session, list_id)
     if shard is None:
         raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
+    key, cert = ctx.keyring.exchange
     issued = moment.replace(microsecond=0)
     token = encode_status_list_token(
         uri=list_uri(ctx, list_id), status_list=StatusList(shard.size, shard.bits, shard.data), key=key, cert=cert,

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -43,8 +42,7 @@ def _state(ctx: AppContext, session: Session) -> tuple[Any, ...]:
         func.count(DepartmentCertificate.revoked_at), func.max(DepartmentCertificate.revoked_at),
         select(func.count(Department.id)).scalar_subquery(),
     )).one()
-    _, signer = ctx.keyring.exchange
-    return (*row, signer.fingerprint(hashes.SHA256()))
+    return (*row, ctx.keyring.exchange_fingerprint)
 
 
 def build_document(ctx: AppContext, session: Session, *, now: datetime | None = None) -> TrustListDocument:

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+
 from exchange.keyring import Keyring
 from issuers import pki
 
@@ -26,12 +28,14 @@ def test_a_changed_certificate_is_read_again(tmp_path: Path) -> None:
     (pki_dir / "root.crt").write_text(pki.cert_to_pem(root))
     ring = Keyring(tmp_path, passphrase)
     assert ring.exchange[1] == first and ring.exchange is ring.exchange  # held between uses
+    first_fp = ring.exchange_fingerprint
     # the CA certifies the same key again (renewal); the operator installs it: the next use signs with it
     renewed = pki.issue_certificate(root_key, root, key=key, **LEAF)[1]
     tmp = pki_dir / "exchange.crt.new"
     tmp.write_text(pki.cert_to_pem(renewed))
     os.replace(tmp, pki_dir / "exchange.crt")
     assert ring.exchange[1] == renewed != first
+    assert ring.exchange_fingerprint == renewed.fingerprint(hashes.SHA256()) != first_fp
     # an unreadable file does not take the key away
     shutil.move(pki_dir / "exchange.crt", tmp_path / "aside.crt")
     assert ring.exchange[1] == renewed
