@@ -75,17 +75,23 @@ def _health(app: FastAPI) -> None:
 
 
 def _compose(ctx: AppContext) -> None:
-    """Wire the adapters the services read from the context (the proof data source)."""
+    """Wire the adapters the services read from the context (the proof data source, the log-backlog probe of
+    ``/metrics``)."""
     from .proofs.datasource import install_default
+    from .tlog.sequencer import install_lag_probe
 
     install_default(ctx)
+    install_lag_probe(ctx)
 
 
 def _release(ctx: AppContext) -> None:
     from .proofs.pipeline import close_pipeline
 
     close_pipeline(ctx)
+    from .tlog.sequencer import remove_lag_probe
     from .usage.jobs import stop as stop_usage_jobs
+
+    remove_lag_probe(ctx)
 
     stop_usage_jobs(ctx)
 

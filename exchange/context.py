@@ -8,6 +8,7 @@ so this module stays below the features at run time (see ``.importlinter``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,6 +63,17 @@ class JwksCache:
     keys: dict[str, jwt.PyJWK]
 
 
+@dataclass(frozen=True)
+class SignedStatusToken:
+    """A signed Status List Token as last made: the list version and signing certificate (SHA-256) it was made
+    from, when it was issued, and the compact JWT."""
+
+    version: int
+    signer: bytes
+    issued_at: datetime
+    token: str
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -93,8 +105,10 @@ class AppContext:
     trusted_proxies: list[IpNetwork] | None = None
     #: The transparency log's note signer, loaded on first use (``exchange.tlog.keys.log_signer``).
     tlog_signer: NoteSigner | None = None
-    #: Signed Status List Tokens by list id: (list version, issued at, token) (``exchange.status.service``).
-    status_tokens: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
+    #: Signed Status List Tokens by list id (``exchange.status.service.signed_token``).
+    status_tokens: dict[str, SignedStatusToken] = field(default_factory=dict)
+    #: Removes this context's log-backlog probe from ``/metrics`` (``exchange.tlog.sequencer.install_lag_probe``).
+    lag_probe: Callable[[], None] | None = None
     #: Background jobs started by ``exchange.usage.jobs.start`` (None: not started).
     background_jobs: tuple[BackgroundJob, ...] | None = None
 

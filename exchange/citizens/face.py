@@ -33,6 +33,8 @@ import ipaddress
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -54,6 +56,7 @@ from ..kit.ratelimit import rate_limits, too_many
 from ..licences import service as licence_service
 from ..licences.service import credential_of, effective_status
 from ..models import Licence
+from ..ops import metrics
 from ..usage import service as usage
 from ..usage.refusals import keep, refuse
 from ..usage.service import Actor
@@ -88,6 +91,39 @@ class Holder:
 class LoginResult:
     session: IssuedSession
     holder: Holder
+
+
+#: The face gate's outcome (the ``outcome`` label of ``licex_face_outcomes_total``) for each refusal code; a
+#: refusal with a code not listed here counts as ``invalid_request`` when the input was at fault (a bad check
+#: digit) and ``error`` otherwise (an internal failure, the model missing).
+GATE_OUTCOMES: Final[dict[str, str]] = {
+    "FACE_MISMATCH": "no_match",
+    "LIVENESS_FAILED": "liveness_failed",
+    "RATE_LIMITED": "throttled",
+    "LOCKED": "locked",
+    **{code: "unusable_frames" for code in ("NO_FACE", "MULTIPLE_FACES", "LOW_QUALITY", "BAD_IMAGE",
+                                            "BAD_FRAME_COUNT")},
+    **{code: "challenge_invalid" for code in ("CHALLENGE_INVALID", "CHALLENGE_EXPIRED", "CHALLENGE_USED")},
+    **{code: "assertion_invalid" for code in ("ASSERTION_INVALID", "ASSERTION_REPLAYED")},
+    "FACE_MODE_DISABLED": "disabled",
+}
+
+
+@contextmanager
+def gate_outcome(mode: str, *, decides: bool = True) -> Iterator[None]:
+    """Count the face gate's outcome of the request inside: ``match`` when it returns (if this step ``decides``
+    — a challenge does not), else the refusal's :data:`GATE_OUTCOMES` entry. ``mode``: local | assertion."""
+    try:
+        yield
+    except ExchangeError as exc:
+        fallback = "invalid_request" if exc.kind == "invalid" else "error"
+        metrics.face_outcome(mode, GATE_OUTCOMES.get(exc.code, fallback))
+        raise
+    except Exception:
+        metrics.face_outcome(mode, "error")
+        raise
+    if decides:
+        metrics.face_outcome(mode, "match")
 
 
 def _message(en: str, zh: str, **extra: Any) -> dict[str, Any]:

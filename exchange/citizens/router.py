@@ -73,7 +73,8 @@ def _login_out(result: face.LoginResult) -> LoginOut:
 def face_challenge(ctx: Ctx, session: DbSession, body: ChallengeIn, client: ClientIp) -> ChallengeOut:
     """429 RATE_LIMITED (``Retry-After``) when this address asks too often or has failed too often for this ID
     number; 423 LOCKED while the ID number is hard-locked and this address was never used by the citizen."""
-    return ChallengeOut(**face.create_challenge(ctx, session, body.id_number, client))
+    with face.gate_outcome("local", decides=False):
+        return ChallengeOut(**face.create_challenge(ctx, session, body.id_number, client))
 
 
 @router.post("/face/login", operation_id="face_login", response_model=LoginOut,
@@ -88,32 +89,34 @@ async def face_login(
     """Errors: NO_FACE / MULTIPLE_FACES / LOW_QUALITY / BAD_IMAGE (422), FACE_MISMATCH / LIVENESS_FAILED
     (401), LOCKED (423), CHALLENGE_INVALID / CHALLENGE_EXPIRED / CHALLENGE_USED (401). ``detail.message`` and
     ``detail.message_zh`` are meant for the citizen. RATE_LIMITED (429, ``Retry-After``) when throttled."""
-    rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
-    if not face.MIN_FRAMES <= len(frames) <= face.MAX_FRAMES:
-        raise InvalidInput(f"send {face.MIN_FRAMES}–{face.MAX_FRAMES} frames", code="BAD_FRAME_COUNT",
-                           field="frames")
-    data: list[bytes] = []
-    for upload in frames:
-        chunk = await upload.read(face.MAX_FRAME_BYTES + 1)
-        if len(chunk) > face.MAX_FRAME_BYTES:
-            raise InvalidInput(f"each frame must be at most {face.MAX_FRAME_BYTES} bytes", code="BAD_IMAGE",
+    with face.gate_outcome("local"):
+        rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
+        if not face.MIN_FRAMES <= len(frames) <= face.MAX_FRAMES:
+            raise InvalidInput(f"send {face.MIN_FRAMES}–{face.MAX_FRAMES} frames", code="BAD_FRAME_COUNT",
                                field="frames")
-        data.append(chunk)
+        data: list[bytes] = []
+        for upload in frames:
+            chunk = await upload.read(face.MAX_FRAME_BYTES + 1)
+            if len(chunk) > face.MAX_FRAME_BYTES:
+                raise InvalidInput(f"each frame must be at most {face.MAX_FRAME_BYTES} bytes", code="BAD_IMAGE",
+                                   field="frames")
+            data.append(chunk)
 
-    def run() -> face.LoginResult:
-        with keep_refusals(session):
-            return face.login(ctx, session, challenge_id, data, client=client)
+        def run() -> face.LoginResult:
+            with keep_refusals(session):
+                return face.login(ctx, session, challenge_id, data, client=client)
 
-    result = await anyio.to_thread.run_sync(run, limiter=_face_limiter())
+        result = await anyio.to_thread.run_sync(run, limiter=_face_limiter())
     return _login_out(result)
 
 
 @router.post("/face/assertion", operation_id="face_assertion_login", response_model=LoginOut,
              summary="Log in with a signed face-authentication assertion from the identity platform")
 def face_assertion_login(ctx: Ctx, session: DbSession, body: AssertionIn, client: ClientIp) -> LoginOut:
-    rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
-    with keep_refusals(session):
-        return _login_out(face.login_with_assertion(ctx, session, body.assertion, client))
+    with face.gate_outcome("assertion"):
+        rate_limits(ctx).enforce("face_client", client, what="face login requests from this address")
+        with keep_refusals(session):
+            return _login_out(face.login_with_assertion(ctx, session, body.assertion, client))
 
 
 @router.get("/licences", operation_id="list_my_licences", response_model=list[MyLicenceOut],

@@ -19,7 +19,6 @@ _VALID_ID: Final = re.compile(rb"[A-Za-z0-9._-]{8,64}")
 #: Metrics and health probes are not logged line by line (the balancer polls them).
 _QUIET: Final = frozenset({"/metrics", "/healthz"})
 COUNTER_PULL_ROUTE: Final = "/api/v1/counter/cases/{case_id}/pull"
-FACE_ROUTES: Final = frozenset({"/api/v1/citizen/face/login", "/api/v1/citizen/face/assertion"})
 
 
 class ObservabilityMiddleware:
@@ -63,8 +62,6 @@ class ObservabilityMiddleware:
             metrics.observe_request(method, route, status, seconds)
             if route == COUNTER_PULL_ROUTE:
                 metrics.counter_flow_completed("ok" if status == 200 else f"http_{status}")
-            elif route in FACE_ROUTES:
-                metrics.face_outcome("match" if status == 200 else f"refused_{status}")
             if route not in _QUIET:
                 log.info("request", extra={"method": method, "route": route, "status": status,
                                            "duration_ms": round(seconds * 1000, 2)})

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 
-from ..keyring import Keyring
+from ..keyring import Keyring, SealKey
 from .document import ProofDocument
 from .qr_payload import make_proof_qr
 from .render import render_proof_pdf
@@ -59,27 +59,30 @@ class SealedPdf:
 
 
 class _Sealers:
-    """One PdfSealer per department, built on first use and kept (per process)."""
+    """One PdfSealer per department, built on first use and kept (per process) while the keyring hands out the
+    same seal key and certificate (a seal certificate installed later is picked up at the next proof)."""
 
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
-        self._sealers: dict[str, PdfSealer] = {}
+        self._sealers: dict[str, tuple[SealKey, PdfSealer]] = {}
         self._lock = threading.Lock()
 
     def get(self, department_id: str) -> PdfSealer:
-        sealer = self._sealers.get(department_id)
-        if sealer is None:
+        return self.pair(department_id)[1]
+
+    def pair(self, department_id: str) -> tuple[SealKey, PdfSealer]:
+        """The seal key and the sealer made from it (one consistent pair even while a certificate changes)."""
+        seal = self.keyring.seal(department_id)
+        held = self._sealers.get(department_id)
+        if held is None or held[0] is not seal:
             with self._lock:
-                sealer = self._sealers.get(department_id)
-                if sealer is None:
-                    seal = self.keyring.seal(department_id)
-                    sealer = PdfSealer(seal.key, seal.cert, [self.keyring.root])
-                    self._sealers[department_id] = sealer
-        return sealer
+                held = self._sealers.get(department_id)
+                if held is None or held[0] is not seal:
+                    held = self._sealers[department_id] = (seal, PdfSealer(seal.key, seal.cert, [self.keyring.root]))
+        return held
 
     def run(self, job: SealJob) -> SealedPdf:
-        sealer = self.get(job.department_id)
-        seal = self.keyring.seal(job.department_id)
+        seal, sealer = self.pair(job.department_id)
         qr = make_proof_qr(
             proof_id=job.proof_id, proof_type=job.doc.proof_type, department_id=job.department_id,
             issued_at=job.issued_at, canonical_data=job.doc.canonical_data(), key=seal.key, cert=seal.cert,

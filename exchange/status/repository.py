@@ -22,6 +22,13 @@ def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> S
     return session.scalars(query).first()
 
 
+def shard_version(session: Session, list_id: str) -> int | None:
+    """The list's version alone (the cheap check behind the signed-token cache: no 256 KB bit string read)."""
+    version: int | None = session.scalars(
+        select(StatusListShard.version).where(StatusListShard.list_id == list_id)).first()
+    return version
+
+
 def used_among(session: Session, shard: StatusListShard, candidates: set[int]) -> set[int]:
     """Which of ``candidates`` are already allocated in ``shard`` (one indexed look-up, not the whole list)."""
     if not candidates:

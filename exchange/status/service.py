@@ -8,8 +8,9 @@
   (``POST /api/v1/status-lists/allocations``, or :func:`allocate` in process). At intake the exchange binds the
   index named in the signed licence to it — only an index allocated to that same department and not yet bound
   to another licence is accepted.
-* Revoke / suspend / reinstate change the bit at once; the signed token is re-made on the next request
-  (cached per list version for at most :data:`TTL_SECONDS`).
+* Revoke / suspend / reinstate change the bit and bump the list's ``version`` in the same transaction; the
+  signed token is re-made at the next request that sees the new version, on any replica (a token is cached per
+  list version and signing certificate for at most :data:`TTL_SECONDS`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from verifier.status_list import (
     encode_status_list_token,
 )
 
-from ..context import AppContext
+from ..context import AppContext, SignedStatusToken
 from ..kit.errors import Forbidden, InvalidInput, NotFound
 from . import repository
 from .models import StatusAllocation, StatusListShard
@@ -169,21 +170,32 @@ def set_status(session: Session, *, kind: str, subject: str, action: str) -> boo
 
 
 def signed_token(ctx: AppContext, session: Session, list_id: str, *, now: datetime | None = None) -> str:
-    """The Status List Token for ``list_id``, signed with the exchange's trust-list key."""
-    shard = repository.shard_by_list_id(session, list_id) if list_id.isalnum() and len(list_id) <= 32 else None
-    if shard is None:
+    """The Status List Token for ``list_id``, signed with the exchange's trust-list key.
+
+    Read-through cache: every call reads the list's ``version`` (bumped in the transaction that changes a bit,
+    whichever replica made it), and re-signs when it differs from the cached token's, when the signing
+    certificate changed, or when the cached token is :data:`TTL_SECONDS` old. So a change made through any
+    replica is served by every replica at its next request (bound 0 s); only the token's own ``ttl`` (and the
+    response's ``max-age``) lets a relying party keep an older copy, for up to :data:`TTL_SECONDS`."""
+    version = repository.shard_version(session, list_id) if list_id.isalnum() and len(list_id) <= 32 else None
+    if version is None:
         raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
     moment = now or datetime.now(UTC)
+    signer = ctx.keyring.exchange_fingerprint
     cache = ctx.status_tokens
     cached = cache.get(list_id)
-    if cached is not None and cached[0] == shard.version and moment - cached[1] < timedelta(seconds=TTL_SECONDS):
-        return cached[2]
+    if (cached is not None and cached.version == version and cached.signer == signer
+            and timedelta(0) <= moment - cached.issued_at < timedelta(seconds=TTL_SECONDS)):
+        return cached.token
+    shard = repository.shard_by_list_id(session, list_id)
+    if shard is None:
+        raise NotFound("no such status list", code="STATUS_LIST_NOT_FOUND")
     key, cert = ctx.keyring.exchange
     issued = moment.replace(microsecond=0)
     token = encode_status_list_token(
         uri=list_uri(ctx, list_id), status_list=StatusList(shard.size, shard.bits, shard.data), key=key, cert=cert,
         issued_at=issued, expires_at=issued + VALIDITY, ttl=TTL_SECONDS)
-    cache[list_id] = (shard.version, issued, token)
+    cache[list_id] = SignedStatusToken(shard.version, signer, issued, token)
     return token
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .models import LogCheckpoint, LogCosignature, LogEntry, LogState, LogTile
@@ -29,6 +30,13 @@ def pending(session: Session, limit: int) -> list[tuple[int, bytes]]:
     rows = session.execute(select(LogEntry.id, LogEntry.leaf_input).where(LogEntry.leaf_index.is_(None))
                            .order_by(LogEntry.id).limit(limit)).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many entries wait for an index (appended, not yet in a checkpoint), and when the oldest was appended."""
+    count, oldest = session.execute(select(func.count(LogEntry.id), func.min(LogEntry.created_at))
+                                    .where(LogEntry.leaf_index.is_(None))).one()
+    return int(count), oldest
 
 
 def assign_indices(session: Session, assignments: list[dict[str, int]]) -> None:

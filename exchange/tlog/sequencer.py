@@ -15,6 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text, update
@@ -27,6 +28,7 @@ from verifier.tlog.tiles import ENTRIES, TILE_WIDTH, TileHashes, encode_bundle
 from ..context import AppContext
 from ..kit.db import unit_of_work, utcnow
 from ..kit.periodic import PeriodicJob
+from ..ops import metrics
 from . import repository as repo
 from .keys import log_signer
 from .models import LogCheckpoint, LogState
@@ -127,14 +129,47 @@ def _sequence(ctx: AppContext, session: Session, limit: int) -> int | None:
     return new_size
 
 
+def measure_lag(ctx: AppContext) -> tuple[int, float]:
+    """Entries appended but not yet in a signed checkpoint, and the oldest one's age in seconds; published as
+    ``licex_log_sequencer_lag_entries`` / ``_seconds``."""
+    with ctx.sessions() as session:
+        count, oldest = repo.backlog(session)
+    age = (utcnow() - _aware(oldest)).total_seconds() if count and oldest is not None else 0.0
+    metrics.set_sequencer_lag(count, age)
+    return count, age
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
+
+
+def install_lag_probe(ctx: AppContext) -> None:
+    """Measure the backlog at every ``/metrics`` scrape of this process as well: it grows exactly when no
+    sequencer runs, and a stuck or stopped sequencer cannot report that itself. Once per context."""
+    if ctx.lag_probe is None:
+        def probe() -> None:
+            measure_lag(ctx)
+
+        ctx.lag_probe = metrics.on_scrape(probe)
+
+
+def remove_lag_probe(ctx: AppContext) -> None:
+    remove, ctx.lag_probe = ctx.lag_probe, None
+    if remove is not None:
+        remove()
+
+
 def sequence_once(ctx: AppContext, *, limit: int = BATCH_LIMIT) -> int | None:
-    """Run one batch; returns the tree size after it, or None when another sequencer holds the lock."""
+    """Run one batch; returns the tree size after it, or None when another sequencer holds the lock. After a
+    batch the sequencer publishes the backlog left (entries appended while it ran)."""
     lock_path = ctx.settings.data_dir / "tlog-sequencer.lock"
     with _file_lock(lock_path) as held:
         if not held:
             return None
         with unit_of_work(ctx.sessions) as session:
-            return _sequence(ctx, session, limit)
+            size = _sequence(ctx, session, limit)
+    measure_lag(ctx)
+    return size
 
 
 def sequence_all(ctx: AppContext, *, wait_s: float = 30.0) -> int | None:

@@ -1,7 +1,12 @@
 """Build, sign and cache the trust list from the registered department certificates.
 
-The list is re-signed whenever the set of certificates or revocations changes (a cheap aggregate query tells),
-so intake, verification and the published file always agree.
+Read-through cache, checked on every use: one aggregate query over ``department_certificates`` and
+``departments`` (count and max id of the certificates, count and latest revocation, count of departments) plus
+the exchange's signing certificate (a ``stat`` of its files, see ``Keyring``) make the *state* the cached list was
+built from. Certificate rows are only ever inserted (``licex exchange enrol`` / ``install-cert``) or revoked
+once (``licex exchange import-crl``), never deleted or un-revoked, so every change moves that state. Whichever
+process made the change, every replica re-signs at its next use: intake, verification and the published file
+agree with the database with a cache bound of 0 s. The list is also re-signed when half its validity is gone.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from verifier.trust import (
 
 from ..context import AppContext, TrustCache
 from ..departments import service as departments
-from ..models import DepartmentCertificate
+from ..models import Department, DepartmentCertificate
 from ..tlog import service as tlog
 from .encoder import encode_trust_list
 
@@ -31,12 +36,13 @@ VALIDITY = timedelta(days=1)
 PUBLISHED_USES = ("licence", "seal")
 
 
-def _state(session: Session) -> tuple[Any, ...]:
+def _state(ctx: AppContext, session: Session) -> tuple[Any, ...]:
     row = session.execute(select(
         func.count(DepartmentCertificate.id), func.max(DepartmentCertificate.id),
         func.count(DepartmentCertificate.revoked_at), func.max(DepartmentCertificate.revoked_at),
+        select(func.count(Department.id)).scalar_subquery(),
     )).one()
-    return tuple(row)
+    return (*row, ctx.keyring.exchange_fingerprint)
 
 
 def build_document(ctx: AppContext, session: Session, *, now: datetime | None = None) -> TrustListDocument:
@@ -64,7 +70,7 @@ def build_document(ctx: AppContext, session: Session, *, now: datetime | None = 
 
 
 def current_trust_list(ctx: AppContext, session: Session) -> TrustList:
-    state = _state(session)
+    state = _state(ctx, session)
     cached = ctx.trust_cache
     now = datetime.now(UTC)
     if cached is not None and cached.state == state and cached.trust.next_update - now > VALIDITY / 2:

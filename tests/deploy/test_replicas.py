@@ -2,21 +2,23 @@
 ``deploy/haproxy.cfg`` with 127.0.0.1 servers), one fresh PostgreSQL schema, Redis on 127.0.0.1.
 
 Counter flows run through the balancer from several threads; a licence is revoked through replica A and a pull
-through replica B refuses it (the pull reads the registry status in the same transaction: the cache bound is
-0 s, checked here as "at the very next pull"); a QR code redeemed through one replica is refused by the other;
-replica B is killed with SIGKILL in the middle of the run and no flow fails.
+through replica B refuses it (the pull reads the registry status in the same transaction: the cache bound is 0 s,
+checked here as "at the very next pull"), and the signed status-list token served by B has the bit set at B's next
+fetch; a department certificate revoked by the CA and imported with ``licex exchange import-crl`` (the operator's
+own process) is refused by B's next pull and listed in B's trust list; a QR code redeemed through one replica is
+refused by the other; replica B is killed with SIGKILL in the middle of the run and no flow fails.
 
-Who retries: HAProxy retries a request that could not be sent (``retry-on conn-failure``, ``option
-redispatch``), and a GET that got no answer; its health checks take B out within ~2 s. A POST that B received
-but never answered is not replayed by the balancer (B may have committed it: a replay of the scan would find
-the QR used), and a request sent on a pooled connection to B just as B died is answered 502 (``SH``) by the
-balancer; so the counter client starts the flow again from a new QR code after a short pause (up to 3 attempts),
-and only on a transport failure or a 502/503/504 from the balancer — never on an answer from the exchange.
-The test reports how many flows needed that.
+Who retries: HAProxy retries a request that could not be sent (``retry-on conn-failure``, ``option redispatch``),
+and a GET that got no answer; its health checks take B out within ~2 s. A POST that B received but never answered is
+not replayed by the balancer (B may have committed it: a replay of the scan would find the QR used), and a request
+sent on a pooled connection to B just as B died is answered 502 (``SH``) by the balancer; so the counter client
+starts the flow again from a new QR code after a short pause (up to 3 attempts), and only on a transport failure or
+a 502/503/504 from the balancer — never on an answer from the exchange. The test reports how many flows needed that.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,17 +42,25 @@ from exchange.auth.citizen import encrypt_id, issue_session
 from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.counter.provision import demo_clerk_passwords
-from exchange.provision import demo_department_dir, provision
+from exchange.provision import demo_ca_dir, demo_department_dir, provision
+from issuers.ca import CaDir
 from issuers.demo import SystemOfRecord
 from issuers.department import DepartmentSigner
 from tests.fixtures.databases import database_url
+from verifier.status_list import STATUS_INVALID, STATUS_VALID, parse_status_list_token
+from verifier.trust import TrustList
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CITIZENS, SEED = 16, 2024
 MATTER = "hpf_loan"
-#: How long after a revocation through A a pull through B may still show the licence as valid.
+#: How long after a change through A (or an operator's CLI) a replica may still serve the old state: a licence
+#: revoked through A — in a pull through B and in the signed status-list token served by B — and a department
+#: certificate revoked by ``licex exchange import-crl`` — in B's verifications and B's trust list. Every
+#: replica checks a version in PostgreSQL on each use (docs/scaling.md), so the bound is 0 s, checked here as
+#: "at the very next request through B, with B's caches warm from just before the change".
 STATUS_CACHE_BOUND_S = 0.0
+TRUST_CACHE_BOUND_S = 0.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -83,6 +93,7 @@ class Topology:
     replicas: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]]
     logs: dict[str, Path] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _redis_ok() -> bool:
@@ -143,7 +154,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                                                 stdout=logs["haproxy"].open("wb"), stderr=subprocess.STDOUT)
             _wait_healthy(base, procs["haproxy"], logs["haproxy"])
             yield Topology(settings, ctx, SystemOfRecord.generate(seed=SEED, citizens=CITIZENS), base, replicas,
-                           procs, logs)
+                           procs, logs, env)
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
@@ -281,6 +292,79 @@ def test_revoked_through_a_is_refused_through_b(topology: Topology) -> None:
     same = [lic for lic in after if lic["licence_id"] == victim["licence_id"]]
     assert all(not lic["verification"]["valid"] and "REVOKED" in lic["verification"]["codes"] for lic in same)
     assert seen_after >= STATUS_CACHE_BOUND_S  # refused at the very first pull after the revocation
+
+
+def _status_bit(topo: Topology, url: str, list_id: str, idx: int) -> tuple[int, str]:
+    """The entry ``idx`` of the signed Status List Token served by ``url`` (signature and signer checked
+    against the exchange's trust list), and the token."""
+    trust = TrustList.load(httpx.get(topo.balancer + "/api/v1/trust-list", timeout=60).content)
+    resp = httpx.get(f"{url}/api/v1/status-lists/{list_id}", timeout=60)
+    assert resp.status_code == 200, resp.text
+    uri = f"{topo.settings.public_base_url.rstrip('/')}/api/v1/status-lists/{list_id}"
+    token = parse_status_list_token(resp.text, trust, uri=uri)
+    return token.status_list.get(idx), resp.text
+
+
+def test_status_list_token_through_b_shows_a_revocation_made_through_a(topology: Topology) -> None:
+    a, b = topology.replicas["a"], topology.replicas["b"]
+    hid = topology.ctx.protector.holder_hash(topology.records.citizens[8].id_number)
+    with topology.ctx.sessions() as session:
+        licence_id, department, list_id, idx = session.execute(text(
+            "select l.licence_id, l.department_id, s.list_id, a.idx from licences l"
+            " join status_allocations a on a.kind = 'licence' and a.subject = l.licence_id"
+            " join status_lists s on s.id = a.list_pk"
+            " where l.holder_hash = :h and l.status = 'valid' order by l.licence_id limit 1"), {"h": hid}).one()
+    before, old_token = _status_bit(topology, b, list_id, idx)  # B signs and caches the list
+    assert before == STATUS_VALID and _status_bit(topology, b, list_id, idx)[1] == old_token  # served from cache
+    token = _department_token(topology, a, department)
+    revoked = httpx.post(f"{a}/api/v1/licences/{licence_id}/status", headers=_h(token), timeout=60,
+                         json={"action": "revoke", "reason": "replica test"})
+    assert revoked.status_code == 200, revoked.text
+    revoked_at = time.monotonic()
+    after, new_token = _status_bit(topology, b, list_id, idx)  # the very next fetch through B
+    assert time.monotonic() - revoked_at >= STATUS_CACHE_BOUND_S
+    assert after == STATUS_INVALID and new_token != old_token
+    assert _status_bit(topology, a, list_id, idx)[0] == STATUS_INVALID
+
+
+def test_a_department_certificate_revoked_by_the_operator_is_seen_through_b(topology: Topology) -> None:
+    """The CA revokes a department's licence-signing certificate; the operator imports the CRL with ``licex
+    exchange import-crl`` (its own process, on the shared database); replica B, whose trust list was warm, refuses
+    that department's licences and publishes the revocation at its next request."""
+    b = topology.replicas["b"]
+    clerk, citizen = _clerk(b, topology, "clerk02"), _citizen(topology, 9)
+    with httpx.Client(base_url=b, timeout=60) as client:
+        warm = _flow(client, clerk, citizen)["licences"]  # B verifies with (and caches) the trust list
+        listed = TrustList.load(client.get("/api/v1/trust-list").content)
+    assert warm and all(lic["verification"]["valid"] for lic in warm)
+    with topology.ctx.sessions() as session:
+        department = session.execute(text("select department_id from licences where licence_id = :i"),
+                                     {"i": warm[0]["licence_id"]}).scalar_one()
+    dept = topology.ctx.catalogue.departments[department]
+    signer = DepartmentSigner.load(demo_department_dir(topology.settings.data_dir, department), dept,
+                                   topology.settings.key_passphrase_bytes())
+    assert not listed.is_revoked(signer.licence_cert)
+    ca = CaDir(demo_ca_dir(topology.settings.data_dir))
+    ca.revoke(signer.licence_cert, "keyCompromise", topology.settings.key_passphrase_bytes())
+    imported = subprocess.run(
+        [sys.executable, "-c", "from exchange.cli import app; app()", "exchange", "import-crl", "--data-dir",
+         str(topology.settings.data_dir), "--crl", str(ca.path / "root.crl")],
+        cwd=ROOT, env=topology.env, capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert json.loads(imported.stdout)["revoked"]
+    changed_at = time.monotonic()
+    with httpx.Client(base_url=b, timeout=60) as client:
+        after = _flow(client, clerk, citizen)["licences"]  # the very next requests through B
+        published = TrustList.load(client.get("/api/v1/trust-list").content)
+    assert time.monotonic() - changed_at >= TRUST_CACHE_BOUND_S
+    with topology.ctx.sessions() as session:
+        signed_by = dict(session.execute(text("select licence_id, department_id from licences where holder_hash = :h"),
+                                         {"h": topology.ctx.protector.holder_hash(
+                                             topology.records.citizens[9].id_number)}).all())
+    theirs = [lic for lic in after if signed_by.get(lic["licence_id"]) == department]
+    assert theirs and all(not lic["verification"]["valid"] and "REVOKED" in lic["verification"]["codes"]
+                          for lic in theirs)
+    assert published.is_revoked(signer.licence_cert)
 
 
 def test_killing_a_replica_mid_run_fails_no_flow(topology: Topology) -> None:

@@ -20,6 +20,7 @@ from schemas.identifiers import mask_citizen_id
 from testkit import faces
 from tests.exchange.counter.flow import bearer, usage
 from tests.fixtures.exchange import ExchangeEnv
+from tests.fixtures.metrics import face_outcomes
 
 ASTRONAUT_PERSONA, HOPPER_PERSONA, SILHOUETTE_PERSONA = 0, 1, 2
 
@@ -182,3 +183,24 @@ def test_challenge_is_single_use_and_checked(exchange: ExchangeEnv) -> None:
     resp = exchange.client.post("/api/v1/citizen/face/challenge", json={"id_number": "1234"})
     assert resp.status_code == 422
 
+
+
+def test_face_metric_counts_the_gates_own_outcomes(exchange: ExchangeEnv) -> None:
+    """``licex_face_outcomes_total{mode="local"}`` is labelled by what the gate decided, not the HTTP status
+    (no_match and liveness_failed are both 401; unusable frames and a bad check digit both 422)."""
+    before = face_outcomes(exchange.client)
+    assert attempt(exchange, ASTRONAUT_PERSONA, "astronaut").status_code == 200
+    assert attempt(exchange, HOPPER_PERSONA, "astronaut").json()["error"] == "FACE_MISMATCH"
+    assert attempt(exchange, ASTRONAUT_PERSONA, "astronaut", opposite=True).json()["error"] == "LIVENESS_FAILED"
+    ch = challenge(exchange, ASTRONAUT_PERSONA)
+    assert login(exchange, ch["challenge_id"], [faces.to_jpeg(faces.no_face_photo())] * 4).status_code == 422
+    assert login(exchange, ch["challenge_id"] + "x", frames_for("astronaut", ch["action"])).status_code == 401
+    number = id_of(exchange, ASTRONAUT_PERSONA)
+    bad_check = number[:-1] + ("0" if number[-1] != "0" else "1")
+    assert exchange.client.post("/api/v1/citizen/face/challenge", json={"id_number": bad_check}).status_code == 422
+    after = face_outcomes(exchange.client)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert {k: v for k, v in delta.items() if v} == {
+        "match": 1, "no_match": 1, "liveness_failed": 1, "unusable_frames": 1, "challenge_invalid": 1,
+        "invalid_request": 1}
+    assert not any(label.isdigit() or len(label) > 20 for label in after)  # bounded labels, never an ID number

@@ -20,6 +20,7 @@ from tests.exchange.citizens.test_face_gate import ASTRONAUT_PERSONA, HOPPER_PER
 from tests.exchange.counter.flow import bearer, clerk_token
 from tests.fixtures.databases import database_url
 from tests.fixtures.exchange import ExchangeEnv, make_env
+from tests.fixtures.metrics import face_outcomes
 
 HARD_LOCK = 4
 CITIZEN_HOME = "198.51.100.7"
@@ -54,6 +55,7 @@ def attempt(client: TestClient, env: ExchangeEnv, persona: int, person: str) -> 
 
 
 def test_attackers_from_other_addresses_cannot_lock_the_citizen_out(env: ExchangeEnv) -> None:
+    counted = face_outcomes(env.client)
     home = client_at(env, CITIZEN_HOME)
     first = attempt(home, env, ASTRONAUT_PERSONA, "astronaut")  # the citizen logs in from her phone once
     assert first.status_code == 200, first.text
@@ -69,6 +71,9 @@ def test_attackers_from_other_addresses_cannot_lock_the_citizen_out(env: Exchang
     again = attempt(home, env, ASTRONAUT_PERSONA, "astronaut")  # … the citizen, from her own address, is not
     assert again.status_code == 200, again.text
     token = again.json()["token"]
+    now = face_outcomes(env.client)
+    assert {k: now[k] - counted.get(k, 0) for k in now if now[k] != counted.get(k, 0)} == {
+        "match": 2, "no_match": HARD_LOCK, "locked": 1}
 
     # every failed attempt is in her usage log, with the (masked) address it came from
     log = home.get("/api/v1/citizen/usage", headers=bearer(token)).json()
@@ -86,6 +91,7 @@ def test_attackers_from_other_addresses_cannot_lock_the_citizen_out(env: Exchang
 
 
 def test_brute_force_against_one_id_is_throttled(env: ExchangeEnv) -> None:
+    counted = face_outcomes(env.client)
     attacker = client_at(env, "192.0.2.66")
     for _ in range(3):
         resp = attempt(attacker, env, HOPPER_PERSONA, "astronaut")
@@ -97,6 +103,7 @@ def test_brute_force_against_one_id_is_throttled(env: ExchangeEnv) -> None:
     assert body["error"] == "RATE_LIMITED" and body["field"] == "id_number"
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
     assert body["detail"]["retry_after"] == int(throttled.headers["Retry-After"])
+    assert face_outcomes(env.client)["throttled"] - counted.get("throttled", 0) == 1
 
     # a challenge fetched before the throttle cannot be used to go on guessing either, and the refusal is logged
     with env.session() as s:
