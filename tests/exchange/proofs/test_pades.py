@@ -28,7 +28,8 @@ def _sealer() -> PdfSealer:
 
 def _cms(pdf: bytes) -> cms.SignedData:
     contents = re.findall(rb"/Contents <([0-9A-Fa-f]+)>", pdf)[-1]
-    info = cms.ContentInfo.load(bytes.fromhex(contents.decode()).rstrip(b"\0"))
+    # the DER length says where the CMS ends; the zero padding after it is ignored (a CMS may itself end in 0x00)
+    info = cms.ContentInfo.load(bytes.fromhex(contents.decode()), strict=False)
     assert info["content_type"].native == "signed_data"
     return info["content"]
 
