@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, utcnow
@@ -25,11 +25,19 @@ class UsedNonce(Base):
 
 
 def consume_nonce(session: Session, scope: str, nonce: str, expires_at: datetime) -> bool:
-    """Record a single-use value; False if it was already used (by any process sharing the database)."""
-    try:
-        with session.begin_nested():
-            session.add(UsedNonce(scope=scope, nonce=nonce, expires_at=expires_at))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Record a single-use value; False if it was already used (by any process sharing the database).
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite): the primary key
+    decides, so two processes racing with the same value get one True and one False, without a savepoint."""
+    dialect = session.get_bind().dialect.name
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two supported engines
+        raise RuntimeError(f"unsupported database {dialect}")
+    statement = insert(UsedNonce).values(scope=scope, nonce=nonce, expires_at=expires_at, used_at=utcnow())
+    inserted = session.execute(statement.on_conflict_do_nothing(index_elements=["scope", "nonce"])
+                               .returning(UsedNonce.nonce)).first()
+    return inserted is not None
