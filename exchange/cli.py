@@ -40,7 +40,34 @@ DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DI
 DEFAULT_DATA_DIR = Path("./var/licex")
 
 
+def _exchange_dir(data_dir: Path) -> Path:
+    """The exchange's own directory: ``data_dir`` itself, or ``data_dir/exchange`` when ``data_dir`` is a demo's
+    root (the demo keeps the CA, the departments and the exchange side by side under it)."""
+    from .provision import DEMO_EXCHANGE_DIR
+
+    inner = data_dir / DEMO_EXCHANGE_DIR
+    if not (data_dir / "pki" / "root.crt").exists() and (inner / "pki" / "root.crt").exists():
+        return inner
+    return data_dir
+
+
+def _demo_dirs(data_dir: Path) -> Path:
+    """The exchange directory of the demo rooted at (or whose exchange part is) ``data_dir``; exits with a
+    clear message for a data dir made by an earlier licex, which kept the exchange's state at the top."""
+    from .provision import DEMO_EXCHANGE_DIR
+
+    if data_dir.name == DEMO_EXCHANGE_DIR:
+        return data_dir
+    if (data_dir / "pki" / "root.crt").exists():
+        console.print(f"[red]{data_dir} holds a demo made by an earlier licex[/red] (the exchange's state at the "
+                      f"top of the data dir; now the CA, the departments and the exchange each have their own "
+                      f"directory under it): remove it, or pass a new --data-dir")
+        raise typer.Exit(2)
+    return data_dir / DEMO_EXCHANGE_DIR
+
+
 def _settings(data_dir: Path, *, demo: bool | None = None, **overrides: Any) -> Settings:
+    data_dir = _exchange_dir(data_dir)
     if demo is None:
         demo = (data_dir / DEMO_SECRETS_FILE).exists() and not os.environ.get("LICEX_MASTER_KEY")
     try:
@@ -69,14 +96,14 @@ def init(data_dir: DataDir = DEFAULT_DATA_DIR,
     offline CA; --demo plays every party on this machine and adds demo data. No server is started."""
     from .provision import ProvisionError, provision
 
-    settings = _settings(data_dir, demo=demo or None)
+    settings = _settings(_demo_dirs(data_dir) if demo else data_dir, demo=demo or None)
     try:
         report = provision(settings, demo=demo, citizens=citizens, root_cert=root_cert,
                            progress=lambda m: console.print(f"· {m}"))
     except ProvisionError as exc:
         console.print(f"[red]cannot initialise:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"[green]initialised[/green] {data_dir}: {len(report.departments)} departments, "
+    console.print(f"[green]initialised[/green] {settings.data_dir}: {len(report.departments)} departments, "
                   f"{report.licences_created} licences created, {report.licences_existing} already present")
     if report.csrs:
         console.print("certificate requests for the city CA (licex ca sign --csr F --profile exchange|seal), "
@@ -138,9 +165,12 @@ def demo(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=6
     from .provision import provision
 
     base = f"http://{host}:{port}"
-    settings = _settings(data_dir, demo=True, public_base_url=base)
+    settings = _settings(_demo_dirs(data_dir), demo=True, public_base_url=base)
     report = provision(settings, demo=True, citizens=citizens, progress=lambda m: console.print(f"· {m}"))
-    console.print(f"[green]demo ready[/green] in {data_dir} ({report.licences_created} new licences)")
+    root = settings.data_dir.parent
+    console.print(f"[green]demo ready[/green] in {root} ({report.licences_created} new licences): city CA in "
+                  f"{root / 'ca'}, departments in {root / 'departments'}, the exchange alone in "
+                  f"{settings.data_dir} (`licex serve --data-dir {settings.data_dir}`)")
     for name, url in _urls(base).items():
         print(f"{name:>10}: {url}", flush=True)
     _serve(settings, host, port)

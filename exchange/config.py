@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     rate_login_client: str = "60/minute"  # clerk/reviewer login per client address (a hall behind NAT)
     rate_token_client: str = "120/minute"  # noqa: S105 - a rate, not a secret: token endpoint per address
     rate_public_client: str = "120/minute;3000/hour"  # /verify/check and /v/{id} per client address
+    rate_status_allocation: str = "600/minute"  # status-entry allocation requests per department
+    rate_status_entries: str = "200000/hour;1000000/day"  # status entries reserved per department (1 M = a shard)
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines with request ids (``licex serve`` turns it on)
 

@@ -8,10 +8,13 @@ key: departments make theirs with ``licex department init`` and the exchange enr
 (``licex exchange enrol``). See docs/keys.md.
 
 Demo (``--demo``): a composition root that plays the city CA and the departments (via ``issuers``) as well as the
-exchange on one machine, each party in its own directory: ``<data-dir>/ca`` (the root key),
-``<data-dir>/departments/<id>`` (licence and client keys) and the exchange's own ``pki/`` (root.crt, its
-signing key, the seal keys). The exchange's services never import ``issuers`` and never read ``ca/`` or
-``departments/``.
+exchange on one machine, each party in its own directory side by side: ``<root>/ca`` (the root key),
+``<root>/departments/<id>`` (licence and client keys) and ``<root>/exchange`` — the exchange's whole state (its
+database, ``pki/`` with root.crt, its signing key and the seal keys), so ``licex serve --data-dir <root>/exchange``
+is the exchange alone. A demo's exchange directory is the one named ``exchange``; its parties live beside it
+(:func:`demo_parties_dir`). Demo departments reserve status entries and push their licences through the
+exchange's HTTP API (in process), authenticated by their RFC 7523 client assertions, as real departments do.
+The exchange's services never import ``issuers`` and never read ``ca/`` or ``departments/``.
 """
 
 from __future__ import annotations
@@ -57,16 +60,30 @@ def _save_cert(path: Path, cert: x509.Certificate) -> None:
     path.write_text(pki.cert_to_pem(cert))
 
 
+DEMO_EXCHANGE_DIR = "exchange"
+
+
+def demo_parties_dir(data_dir: Path) -> Path:
+    """Where a demo keeps the parties other than the exchange (``ca/``, ``departments/``): beside the exchange's
+    directory when that is named ``exchange`` (the demo layout: ``<root>/exchange``), else inside ``data_dir``
+    itself (benchmarks that play every party in one directory, and data dirs from before the layout)."""
+    if data_dir.name == DEMO_EXCHANGE_DIR and not (data_dir / "ca").exists():
+        return data_dir.parent
+    return data_dir
+
+
 def demo_ca_dir(data_dir: Path) -> Path:
-    """Where the demo keeps the city CA's root key: ``<data-dir>/ca`` (``<data-dir>/pki`` in data dirs made
-    before the parties were kept apart)."""
-    return data_dir / "pki" if (data_dir / "pki" / "root.key").exists() else data_dir / "ca"
+    """Where the demo keeps the city CA's root key: ``<root>/ca`` (``pki/`` in data dirs made before the parties
+    were kept apart). ``data_dir`` is the exchange's directory or the demo root."""
+    parties = demo_parties_dir(data_dir)
+    return parties / "pki" if (parties / "pki" / "root.key").exists() else parties / "ca"
 
 
 def demo_department_dir(data_dir: Path, department_id: str) -> Path:
-    """A demo department's own key directory: ``<data-dir>/departments/<id>`` (legacy: ``issuers/<id>``)."""
-    legacy = data_dir / "issuers" / department_id
-    return legacy if legacy.exists() else data_dir / "departments" / department_id
+    """A demo department's own key directory: ``<root>/departments/<id>`` (legacy: ``issuers/<id>``)."""
+    parties = demo_parties_dir(data_dir)
+    legacy = parties / "issuers" / department_id
+    return legacy if legacy.exists() else parties / "departments" / department_id
 
 
 def _root(data_dir: Path, passphrase: bytes, report: ProvisionReport
@@ -82,7 +99,7 @@ def _root(data_dir: Path, passphrase: bytes, report: ProvisionReport
         pki.save_private_key(root_key, key, passphrase)
         _save_cert(crt, root_cert)
         report.created_root = True
-    _save_cert(data_dir / "pki" / "root.crt", root_cert)
+    _save_cert(data_dir / "pki" / "root.crt", root_cert)  # the exchange imports the public root only
     return root_key, root_cert
 
 
@@ -248,40 +265,77 @@ def _demo_data(ctx: AppContext, signers: dict[str, DepartmentSigner], *, citizen
     from schemas.identifiers import make_licence_identifier
 
     from .licences import repository as licence_repo
-    from .licences import service as licences
-    from .status import service as status_lists
-    from .trust.service import current_trust_list
 
     records = SystemOfRecord.generate(seed=seed, citizens=citizens)
     (ctx.settings.data_dir / DEMO_FILE).write_text(json.dumps({"seed": seed, "citizens": citizens}))
-    say("signing and registering demo licences")
-    with unit_of_work(ctx.sessions) as session:
-        trust = current_trust_list(ctx, session)
-        drafts = []
+    drafts = []
+    with ctx.sessions() as session:
         for draft in records.licences():
             lt = ctx.catalogue.licence_types[draft.type_key]
             dept = ctx.catalogue.departments[draft.department_id]
             if licence_repo.by_licence_id(session, make_licence_identifier(lt.code, dept.uscc, draft.serial, 1)):
                 report.licences_existing += 1
-                continue
-            drafts.append(draft)
-        # each department reserves its status list entries before signing (as over the allocation API)
-        refs: dict[str, list[Any]] = {}
-        for dept_id in {d.department_id for d in drafts}:
-            count = sum(1 for d in drafts if d.department_id == dept_id)
-            refs[dept_id] = status_lists.allocate(ctx, session, owner=dept_id, count=count)
-        for draft in drafts:
-            ref = refs[draft.department_id].pop()
-            credential = signers[draft.department_id].sign(draft, status_list=(ref.idx, ref.uri))
-            prepared = licences.prepare(credential, trust=trust, catalogue=ctx.catalogue,
-                                        pushing_department=draft.department_id)
-            result = licences.store(session, prepared, ctx.protector, ctx=ctx)
-            if result.created:
-                report.licences_created += 1
             else:
-                report.licences_existing += 1
+                drafts.append(draft)
+    if drafts:
+        say(f"demo departments sign {len(drafts)} licences and push them to the exchange's API")
+        created, existing = _push_as_departments(ctx, signers, drafts)
+        report.licences_created += created
+        report.licences_existing += existing
     from .counter.provision import DEMO_CLERKS_FILE, ensure_demo_clerks
 
     say(f"demo clerks (passwords in {ctx.settings.data_dir / DEMO_CLERKS_FILE})")
     with unit_of_work(ctx.sessions) as session:
         report.clerks = ensure_demo_clerks(session, ctx)
+
+
+def _push_as_departments(ctx: AppContext, signers: dict[str, DepartmentSigner], drafts: list[Any]
+                         ) -> tuple[int, int]:
+    """Each demo department does what a real one does (``licex department push``): a token by RFC 7523 client
+    assertion, status entries reserved over ``POST /api/v1/status-lists/allocations``, licences signed with its
+    own key in its own directory and pushed to ``POST /api/v1/licences`` — over the exchange's real HTTP app,
+    in process (the server is not listening yet). Returns (created, already present)."""
+    import logging
+    import warnings
+
+    from .app import create_app
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*starlette.testclient")  # a note about its httpx transport
+        from fastapi.testclient import TestClient
+
+    by_department: dict[str, list[Any]] = {}
+    for draft in drafts:
+        by_department.setdefault(draft.department_id, []).append(draft)
+    audience = ctx.settings.public_base_url.rstrip("/") + "/api/v1/oauth/token"
+    app = create_app(ctx.settings)
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "licex.access")}
+    for name in quiet:  # one line per request would bury the demo's own output
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        created, existing = _push_all(app, TestClient, signers, by_department, audience)
+    finally:
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
+    return created, existing
+
+
+def _push_all(app: Any, client_class: Any, signers: dict[str, DepartmentSigner],
+              by_department: dict[str, list[Any]], audience: str) -> tuple[int, int]:
+    from issuers.client import ExchangeClient
+
+    created = existing = 0
+    with client_class(app, base_url="http://127.0.0.1") as http:
+        for dept_id, batch in sorted(by_department.items()):
+            with ExchangeClient("http://127.0.0.1", signers[dept_id], client_id=dept_id, http=http,
+                                audience=audience) as client:
+                refs: list[tuple[int, str]] = []
+                while len(refs) < len(batch):
+                    refs.extend(client.allocate_status(min(1000, len(batch) - len(refs))))
+                for draft, ref in zip(batch, refs, strict=True):
+                    answer = client.push(signers[dept_id].sign(draft, status_list=ref))
+                    if answer.get("created"):
+                        created += 1
+                    else:
+                        existing += 1
+    return created, existing

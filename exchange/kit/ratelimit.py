@@ -113,15 +113,15 @@ class RateLimits:
         return "rate limits: in-process (embedded; set LICEX_REDIS_URL to share them across workers and replicas)"
 
     # -- primitives ----------------------------------------------------------------------------------------
-    def _run(self, fn: str, item: RateLimitItem, key: str) -> Any:
+    def _run(self, fn: str, item: RateLimitItem, key: str, **kw: int) -> Any:
         try:
-            return getattr(self._limiter, fn)(item, key)
+            return getattr(self._limiter, fn)(item, key, **kw)
         except StorageError as exc:
             with self._lock:
                 if not self._fallback_logged:
                     log.error("rate-limit storage failed (%s): falling back to in-process limits", exc)
                     self._fallback_logged = True
-            return getattr(self._memory, fn)(item, key)
+            return getattr(self._memory, fn)(item, key, **kw)
 
     def _items(self, rule: str) -> list[RateLimitItem]:
         try:
@@ -141,14 +141,14 @@ class RateLimits:
         waits = [self._retry_after(item, k) for item in self._items(rule) if not self._run("test", item, k)]
         return Verdict(not waits, max(waits, default=0))
 
-    def hit(self, rule: str, *key: str) -> Verdict:
-        """Count one hit in every window of ``rule``; not allowed if any window is already full."""
+    def hit(self, rule: str, *key: str, cost: int = 1) -> Verdict:
+        """Count ``cost`` hits in every window of ``rule``; not allowed if any window has no room for them."""
         if not self.enabled:
             return Verdict(True, 0)
         k = _key((rule, *key))
         waits: list[int] = []
         for item in self._items(rule):
-            if not self._run("hit", item, k):
+            if not self._run("hit", item, k, cost=cost):
                 waits.append(self._retry_after(item, k))
         return Verdict(not waits, max(waits, default=0))
 
@@ -170,9 +170,10 @@ class RateLimits:
         return min(int(self._run("get_window_stats", item, k).remaining) for item in self._items(rule))
 
     # -- what routes call ----------------------------------------------------------------------------------
-    def enforce(self, rule: str, *key: str, field: str | None = None, what: str = "requests") -> None:
-        """Count a request against ``rule``; raise :class:`TooManyRequests` when over the limit."""
-        verdict = self.hit(rule, *key)
+    def enforce(self, rule: str, *key: str, field: str | None = None, what: str = "requests",
+                cost: int = 1) -> None:
+        """Count a request (``cost`` units of it) against ``rule``; raise :class:`TooManyRequests` when over."""
+        verdict = self.hit(rule, *key, cost=cost)
         if not verdict.allowed:
             raise too_many(verdict.retry_after, what, field=field)
 
@@ -185,7 +186,7 @@ def too_many(retry_after: int, what: str = "requests", *, field: str | None = No
 
 
 RULES: tuple[str, ...] = ("face_client", "face_id_client", "face_id_new", "face_fail_throttle", "login_user",
-                          "login_client", "token_client", "public_client")
+                          "login_client", "token_client", "public_client", "status_allocation", "status_entries")
 
 
 _build_lock = threading.Lock()

@@ -9,6 +9,7 @@ from verifier.status_list import MEDIA_TYPE
 
 from ..auth.department import DepartmentCaller, require_department
 from ..deps import Ctx, DbSession
+from ..kit.ratelimit import rate_limits
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
@@ -43,5 +44,10 @@ def allocate_status_entries(
     ctx: Ctx, session: DbSession, body: AllocationIn,
     caller: Annotated[DepartmentCaller, Depends(require_department("issue:licences"))],
 ) -> AllocationOut:
+    """Throttled per department (``LICEX_RATE_STATUS_ALLOCATION`` requests, ``LICEX_RATE_STATUS_ENTRIES``
+    entries): entries are never freed, so a leaked client key must not be able to fill the lists."""
+    limits = rate_limits(ctx)
+    limits.enforce("status_allocation", caller.department_id, what="allocation requests")
+    limits.enforce("status_entries", caller.department_id, what="status entries", field="count", cost=body.count)
     refs = service.allocate(ctx, session, owner=caller.department_id, count=body.count)
     return AllocationOut(references=[StatusReferenceOut(idx=r.idx, uri=r.uri) for r in refs])
