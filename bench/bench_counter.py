@@ -15,6 +15,9 @@ assembled from catalogue material definitions, needing 5 licence types: 居民�
   alone. Every pull must return 5 valid licences.
 * ``flow_naive``: the same against a server where every pull rebuilds, re-signs and re-loads (verifies) the
   trust list instead of using the cached one, and the QR is drawn with ``qrcode``'s defaults (mask search).
+* ``open_loop``: flows *started* at a fixed rate — 50 % and 80 % of the closed loop's throughput — for
+  ``--open-loop`` seconds each: the latency a hall sees below saturation (measured from each flow's scheduled
+  start). The closed loop's p99 is queueing at saturation by construction.
 * ``qr``: time to mint one dynamic QR in process (token + HMAC + SVG with a fixed mask) vs the naive
   ``qrcode`` default (all 8 masks evaluated) for the same text.
 """
@@ -220,6 +223,52 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
             "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
+async def _run_open_loop(url: str, citizens: list[str], clerks: list[str], rate: float, seconds: float
+                         ) -> dict[str, Any]:
+    """Open loop: flows *start* at a fixed rate (``rate`` per second, evenly spaced) whatever the server's
+    latency, as counters in a hall do — unlike the closed loop, where 32 counters wait for each answer and so
+    keep the server saturated. Latency is measured from each flow's scheduled start (no coordinated omission)."""
+    flow_ms: list[float] = []
+    errors: list[str] = []
+    n = max(1, round(rate * seconds))
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def flow(i: int, due: float) -> None:
+            citizen = {"Authorization": f"Bearer {citizens[i % len(citizens)]}"}
+            clerk = {"Authorization": f"Bearer {clerks[i % len(clerks)]}"}
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
+                scan = await client.post("/api/v1/counter/scan", headers=clerk,
+                                         json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
+                if scan.status_code != 200:
+                    errors.append(scan.text[:200])
+                    return
+                case = scan.json()
+                await client.post(f"/api/v1/citizen/consents/{case['consent_id']}", headers=citizen,
+                                  json={"decision": "approve"})
+                pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                return
+            lics = pulled.json().get("licences", []) if pulled.status_code == 200 else []
+            if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
+                errors.append(f"pull: {pulled.status_code} {len(lics)} licences")
+                return
+            flow_ms.append((time.perf_counter() - due) * 1000)
+
+        start = time.perf_counter() + 0.2
+        await asyncio.gather(*(flow(i, start + i / rate) for i in range(n)))
+        elapsed = time.perf_counter() - start
+    return {"offered_flows_per_s": round(rate, 1), "flows": len(flow_ms), "seconds": round(elapsed, 2),
+            "completed_flows_per_s": round(len(flow_ms) / elapsed, 1),
+            "flow_ms": {"p50": _pct(flow_ms, 0.5), "p90": _pct(flow_ms, 0.9), "p99": _pct(flow_ms, 0.99)},
+            "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
 def _qr_times(repeat: int) -> dict[str, Any]:
     from exchange.qr.service import render_svg
     from schemas import qrtoken
@@ -281,6 +330,9 @@ def main() -> None:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive server")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--qr-repeat", type=int, default=300)
+    parser.add_argument("--open-loop", type=float, default=10.0, metavar="SECONDS",
+                        help="after the closed loop, flows started at 50%% and 80%% of its rate for this long "
+                             "each (0: skip)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="licex-bench-counter-"))
@@ -312,6 +364,12 @@ def _bench(args: argparse.Namespace, tmp: Path) -> None:
                     floors = [asyncio.run(_run_floor(url, args.counters, args.flows_per_counter))]
                 results[name] = asyncio.run(_run_flows(url, citizens, clerks, args.counters,
                                                        args.flows_per_counter))
+                if not naive and args.open_loop:
+                    capacity = results[name]["flows_per_s"]
+                    results["open_loop"] = [
+                        {"share_of_closed_loop": share,
+                         **asyncio.run(_run_open_loop(url, citizens, clerks, share * capacity, args.open_loop))}
+                        for share in (0.5, 0.8)]
                 if not naive:
                     floors.append(asyncio.run(_run_floor(url, args.counters, args.flows_per_counter)))
                     results["floor_static_file"] = {
