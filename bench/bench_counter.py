@@ -172,6 +172,35 @@ async def _run_floor(url: str, counters: int, per_counter: int) -> dict[str, Any
             "flow_ms": {"p50": _pct(flow_ms, 0.5), "p99": _pct(flow_ms, 0.99)}, "errors": errors}
 
 
+async def _flow(client: httpx.AsyncClient, citizen: dict[str, str], clerk: dict[str, str]
+                ) -> tuple[dict[str, float], str | None]:
+    """One counter flow — QR → scan → approve → pull of 5 verified licences: the milliseconds of each step, or
+    what went wrong."""
+    steps: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
+        t1 = time.perf_counter()
+        scan = await client.post("/api/v1/counter/scan", headers=clerk,
+                                 json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
+        t2 = time.perf_counter()
+        if scan.status_code != 200:
+            return steps, scan.text[:200]
+        case = scan.json()
+        await client.post(f"/api/v1/citizen/consents/{case['consent_id']}", headers=citizen,
+                          json={"decision": "approve"})
+        t3 = time.perf_counter()
+        pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
+        t4 = time.perf_counter()
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return steps, f"{type(exc).__name__}: {exc}"[:200]
+    lics = pulled.json().get("licences", []) if pulled.status_code == 200 else []
+    if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
+        return steps, f"pull: {pulled.status_code} {len(lics)} licences"
+    steps = {"qr": (t1 - t0) * 1000, "scan": (t2 - t1) * 1000, "consent": (t3 - t2) * 1000, "pull": (t4 - t3) * 1000}
+    return steps, None
+
+
 async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters: int, per_counter: int
                      ) -> dict[str, Any]:
     flow_ms: list[float] = []
@@ -185,32 +214,14 @@ async def _run_flows(url: str, citizens: list[str], clerks: list[str], counters:
             citizen = {"Authorization": f"Bearer {citizens[i % len(citizens)]}"}
             clerk = {"Authorization": f"Bearer {clerks[i % len(clerks)]}"}
             for _ in range(rounds):
-                start = time.perf_counter()
-                qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
-                t_scan = time.perf_counter()
-                scan = await client.post("/api/v1/counter/scan", headers=clerk,
-                                         json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
-                t_consent = time.perf_counter()
-                if scan.status_code != 200:
-                    errors.append(scan.text[:200])
-                    continue
-                case = scan.json()
-                await client.post(f"/api/v1/citizen/consents/{case['consent_id']}", headers=citizen,
-                                  json={"decision": "approve"})
-                t_pull = time.perf_counter()
-                pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
-                done = time.perf_counter()
-                if record:
-                    for name, a, b in (("qr", start, t_scan), ("scan", t_scan, t_consent),
-                                       ("consent", t_consent, t_pull), ("pull", t_pull, done)):
-                        step_ms[name].append((b - a) * 1000)
-                body = pulled.json() if pulled.status_code == 200 else {}
-                lics = body.get("licences", [])
-                if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
-                    errors.append(f"pull: {pulled.status_code} {len(lics)} licences")
-                if record:
-                    flow_ms.append((done - start) * 1000)
-                    pull_ms.append((done - t_pull) * 1000)
+                steps, error = await _flow(client, citizen, clerk)
+                if error is not None:
+                    errors.append(error)
+                elif record:
+                    for name, took in steps.items():
+                        step_ms[name].append(took)
+                    flow_ms.append(sum(steps.values()))
+                    pull_ms.append(steps["pull"])
 
         await asyncio.gather(*(counter(i, 1, False) for i in range(counters)))  # warm-up
         started = time.perf_counter()
@@ -240,23 +251,9 @@ async def _run_open_loop(url: str, citizens: list[str], clerks: list[str], rate:
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            try:
-                qr = (await client.post("/api/v1/citizen/qr", headers=citizen)).json()
-                scan = await client.post("/api/v1/counter/scan", headers=clerk,
-                                         json={"matter": BENCH_MATTER, "qr_text": qr["qr_text"]})
-                if scan.status_code != 200:
-                    errors.append(scan.text[:200])
-                    return
-                case = scan.json()
-                await client.post(f"/api/v1/citizen/consents/{case['consent_id']}", headers=citizen,
-                                  json={"decision": "approve"})
-                pulled = await client.post(f"/api/v1/counter/cases/{case['case_id']}/pull", headers=clerk)
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
-                errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                return
-            lics = pulled.json().get("licences", []) if pulled.status_code == 200 else []
-            if len(lics) != 5 or not all(lic["verification"]["valid"] for lic in lics):
-                errors.append(f"pull: {pulled.status_code} {len(lics)} licences")
+            _steps, error = await _flow(client, citizen, clerk)
+            if error is not None:
+                errors.append(error)
                 return
             flow_ms.append((time.perf_counter() - due) * 1000)
 
