@@ -40,34 +40,21 @@ DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="LICEX_DATA_DI
 DEFAULT_DATA_DIR = Path("./var/licex")
 
 
-def _exchange_dir(data_dir: Path) -> Path:
-    """The exchange's own directory: ``data_dir`` itself, or ``data_dir/exchange`` when ``data_dir`` is a demo's
-    root (the demo keeps the CA, the departments and the exchange side by side under it)."""
-    from .provision import DEMO_EXCHANGE_DIR
-
-    inner = data_dir / DEMO_EXCHANGE_DIR
-    if not (data_dir / "pki" / "root.crt").exists() and (inner / "pki" / "root.crt").exists():
-        return inner
-    return data_dir
-
-
 def _demo_dirs(data_dir: Path) -> Path:
-    """The exchange directory of the demo rooted at (or whose exchange part is) ``data_dir``; exits with a
-    clear message for a data dir made by an earlier licex, which kept the exchange's state at the top."""
-    from .provision import DEMO_EXCHANGE_DIR
+    """The demo's exchange directory; exits with the reason for a data dir from the earlier layout."""
+    from .provision import ProvisionError, demo_exchange_dir
 
-    if data_dir.name == DEMO_EXCHANGE_DIR:
-        return data_dir
-    if (data_dir / "pki" / "root.crt").exists():
-        console.print(f"[red]{data_dir} holds a demo made by an earlier licex[/red] (the exchange's state at the "
-                      f"top of the data dir; now the CA, the departments and the exchange each have their own "
-                      f"directory under it): remove it, or pass a new --data-dir")
-        raise typer.Exit(2)
-    return data_dir / DEMO_EXCHANGE_DIR
+    try:
+        return demo_exchange_dir(data_dir)
+    except ProvisionError as exc:
+        console.print(f"[red]cannot use this data dir:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def _settings(data_dir: Path, *, demo: bool | None = None, **overrides: Any) -> Settings:
-    data_dir = _exchange_dir(data_dir)
+    from .provision import exchange_dir_of
+
+    data_dir = exchange_dir_of(data_dir)
     if demo is None:
         demo = (data_dir / DEMO_SECRETS_FILE).exists() and not os.environ.get("LICEX_MASTER_KEY")
     try:

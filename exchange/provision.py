@@ -72,6 +72,27 @@ def demo_parties_dir(data_dir: Path) -> Path:
     return data_dir
 
 
+def exchange_dir_of(data_dir: Path) -> Path:
+    """The exchange's own directory: ``data_dir`` itself, or ``data_dir/exchange`` when ``data_dir`` is a demo's
+    root (an initialised exchange directory inside, none at the top)."""
+    inner = data_dir / DEMO_EXCHANGE_DIR
+    if not (data_dir / "pki" / "root.crt").exists() and (inner / "pki" / "root.crt").exists():
+        return inner
+    return data_dir
+
+
+def demo_exchange_dir(data_dir: Path) -> Path:
+    """Where a demo rooted at ``data_dir`` (or whose exchange part ``data_dir`` is) keeps the exchange's state.
+    Raises :class:`ProvisionError` for a data dir made before the layout (the exchange's state at the top)."""
+    if data_dir.name == DEMO_EXCHANGE_DIR:
+        return data_dir
+    if (data_dir / "pki" / "root.crt").exists():
+        raise ProvisionError(f"{data_dir} holds a demo made by an earlier licex (the exchange's state at the top of "
+                             f"the data dir; now the CA, the departments and the exchange each have their own "
+                             f"directory under it): remove it, or pass a new --data-dir")
+    return data_dir / DEMO_EXCHANGE_DIR
+
+
 def demo_ca_dir(data_dir: Path) -> Path:
     """Where the demo keeps the city CA's root key: ``<root>/ca`` (``pki/`` in data dirs made before the parties
     were kept apart). ``data_dir`` is the exchange's directory or the demo root."""
@@ -298,6 +319,8 @@ def _push_as_departments(ctx: AppContext, signers: dict[str, DepartmentSigner], 
     import logging
     import warnings
 
+    from issuers.client import TOKEN_PATH, ExchangeClient
+
     from .app import create_app
 
     with warnings.catch_warnings():
@@ -307,35 +330,24 @@ def _push_as_departments(ctx: AppContext, signers: dict[str, DepartmentSigner], 
     by_department: dict[str, list[Any]] = {}
     for draft in drafts:
         by_department.setdefault(draft.department_id, []).append(draft)
-    audience = ctx.settings.public_base_url.rstrip("/") + "/api/v1/oauth/token"
-    app = create_app(ctx.settings)
+    audience = ctx.settings.public_base_url.rstrip("/") + TOKEN_PATH
+    created = existing = 0
     quiet = {name: logging.getLogger(name).level for name in ("httpx", "licex.access")}
     for name in quiet:  # one line per request would bury the demo's own output
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        created, existing = _push_all(app, TestClient, signers, by_department, audience)
+        with TestClient(create_app(ctx.settings), base_url="http://127.0.0.1") as http:
+            for dept_id, batch in sorted(by_department.items()):
+                with ExchangeClient("http://127.0.0.1", signers[dept_id], client_id=dept_id, http=http,
+                                    audience=audience) as client:
+                    refs: list[tuple[int, str]] = []
+                    while len(refs) < len(batch):
+                        refs.extend(client.allocate_status(min(1000, len(batch) - len(refs))))
+                    for draft, ref in zip(batch, refs, strict=True):
+                        answer = client.push(signers[dept_id].sign(draft, status_list=ref))
+                        created += bool(answer.get("created"))
+                        existing += not answer.get("created")
     finally:
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
-    return created, existing
-
-
-def _push_all(app: Any, client_class: Any, signers: dict[str, DepartmentSigner],
-              by_department: dict[str, list[Any]], audience: str) -> tuple[int, int]:
-    from issuers.client import ExchangeClient
-
-    created = existing = 0
-    with client_class(app, base_url="http://127.0.0.1") as http:
-        for dept_id, batch in sorted(by_department.items()):
-            with ExchangeClient("http://127.0.0.1", signers[dept_id], client_id=dept_id, http=http,
-                                audience=audience) as client:
-                refs: list[tuple[int, str]] = []
-                while len(refs) < len(batch):
-                    refs.extend(client.allocate_status(min(1000, len(batch) - len(refs))))
-                for draft, ref in zip(batch, refs, strict=True):
-                    answer = client.push(signers[dept_id].sign(draft, status_list=ref))
-                    if answer.get("created"):
-                        created += 1
-                    else:
-                        existing += 1
     return created, existing
