@@ -72,7 +72,8 @@ def _title(title: str | None, material_type: str) -> str:
 
 def _store(ctx: AppContext, session: Session, *, holder_hash: str, material_type: str, title: str,
            media_type: str, data: bytes, origin: str, uploaded_by: Actor, case_id: str | None,
-           matter_key: str | None, accepted_by: Actor | None = None, retain: bool = False) -> ArchiveItem:
+           matter_key: str | None, accepted_by: Actor | None = None, retain: bool = False, flush: bool = True
+           ) -> ArchiveItem:
     item_id = secrets.token_hex(16)
     now = utcnow()
     item = ArchiveItem(
@@ -84,7 +85,8 @@ def _store(ctx: AppContext, session: Session, *, holder_hash: str, material_type
         created_at=now,
         retain_until=now + timedelta(days=ctx.settings.archive_case_retention_days) if retain else None)
     session.add(item)
-    session.flush()
+    if flush:
+        session.flush()
     return item
 
 
@@ -191,22 +193,27 @@ def reuse_for_case(ctx: AppContext, session: Session, *, holder_hash: str, mater
 
 
 def replace_case_evidence(ctx: AppContext, session: Session, *, holder_hash: str, case_id: str, matter_key: str,
-                          clerk: Actor, materials: list[tuple[str, str, str, bytes]]) -> list[str]:
+                          clerk: Actor, materials: list[tuple[str, str, str, bytes]], replace: bool = True
+                          ) -> list[str]:
     """Store a case's evidence — (material_type, title, media_type, data) from trusted origins: verified
     presentations, sealed proofs, signed check answers — as part of the case record (accepted by the clerk,
-    retained), replacing the evidence of an earlier pull of the same case. Returns the item ids."""
-    for old in repository.for_case(session, case_id):
-        if old.origin != "upload" and old.holder_hash == holder_hash:
-            session.delete(old)
-    session.flush()
+    retained), replacing the evidence of an earlier pull of the same case (``replace``: the caller knows there
+    may be some). Returns the item ids."""
+    if replace:
+        for old in repository.for_case(session, case_id):
+            if old.origin != "upload" and old.holder_hash == holder_hash:
+                session.delete(old)
+        session.flush()
     ids = []
     for material_type, title, media_type, data in materials:
         origin = {"application/dc+sd-jwt": "presentation", "application/pdf": "proof",
                   "application/jwt": "check"}.get(media_type, "record")
         item = _store(ctx, session, holder_hash=holder_hash, material_type=_check_type(material_type),
                       title=title[:120], media_type=media_type, data=data, origin=origin,
-                      uploaded_by=clerk, case_id=case_id, matter_key=matter_key, accepted_by=clerk, retain=True)
+                      uploaded_by=clerk, case_id=case_id, matter_key=matter_key, accepted_by=clerk, retain=True,
+                      flush=False)
         ids.append(item.id)
+    session.flush()  # the items in one multi-row insert
     return ids
 
 

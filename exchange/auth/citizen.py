@@ -81,7 +81,7 @@ def decode_session(ctx: AppContext, token: str) -> CitizenSession:
     return CitizenSession(hid, enc, str(claims["jti"]), auth_time, datetime.fromtimestamp(int(claims["exp"]), UTC))
 
 
-def require_citizen(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+async def require_citizen(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                     ) -> CitizenSession:
     return decode_session(ctx, bearer_token(creds))
 
@@ -103,7 +103,7 @@ class CitizenCaller:
         return Actor("citizen", "本人")
 
 
-def current_citizen(ctx: Ctx, session: Annotated[CitizenSession, Depends(require_citizen)]) -> CitizenCaller:
+async def current_citizen(ctx: Ctx, session: Annotated[CitizenSession, Depends(require_citizen)]) -> CitizenCaller:
     return CitizenCaller(session.holder_hash, session.id_number(ctx))
 
 

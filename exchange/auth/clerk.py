@@ -103,7 +103,7 @@ def require_clerk(ctx: Ctx, session: DbSession,
     return _caller(row)
 
 
-def require_counter_clerk(caller: Annotated[ClerkCaller, Depends(require_clerk)]) -> ClerkCaller:
+async def require_counter_clerk(caller: Annotated[ClerkCaller, Depends(require_clerk)]) -> ClerkCaller:
     if caller.role != "clerk":
         raise Forbidden("only counter clerks may scan and pull", code="ROLE_REQUIRED")
     return caller
@@ -119,7 +119,7 @@ class ReviewerCaller:
     actor: Actor
 
 
-def current_reviewer(clerk: Annotated[ClerkCaller, Depends(require_clerk)]) -> ReviewerCaller:
+async def current_reviewer(clerk: Annotated[ClerkCaller, Depends(require_clerk)]) -> ReviewerCaller:
     if clerk.role not in ("reviewer", "admin"):
         raise Forbidden("only reviewers may review proof applications", code="ROLE_REQUIRED")
     if clerk.department_id is None:

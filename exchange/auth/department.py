@@ -3,7 +3,7 @@ client assertion) and the dependency that requires a scope."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,8 +24,10 @@ class DepartmentCaller:
     claims: dict[str, Any]
 
 
-def require_department(scope: str) -> Callable[[AppContext, HTTPAuthorizationCredentials | None], DepartmentCaller]:
-    def _dep(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> DepartmentCaller:
+def require_department(scope: str
+                       ) -> Callable[[AppContext, HTTPAuthorizationCredentials | None], Awaitable[DepartmentCaller]]:
+    async def _dep(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                   ) -> DepartmentCaller:
         claims = ctx.tokens.decode("dept-access", bearer_token(creds))
         scopes = frozenset(str(claims.get("scope", "")).split())
         if scope not in scopes:

@@ -103,10 +103,17 @@ class _Pull:
         self.ctx, self.session, self.case, self.matter = ctx, session, case, matter
         self.consent, self.clerk, self.id_number = consent, clerk, id_number
         self.evidence: list[tuple[str, str, str, bytes]] = []
+        self.events: list[usage.Event] = []  # logged together, in order, before anything that logs on its own
+
+    def log_pending(self, *also: usage.Event) -> None:
+        if self.events or also:
+            usage.record_many(self.session, [*self.events, *also])
+            self.events = []
 
     def proof(self, m: Material) -> dict[str, Any] | None:
         if m.instant_proof is None or self.id_number is None:
             return None
+        self.log_pending()  # creating the proof logs proof_created
         try:
             issued = proofs.create_instant(self.ctx, self.session, type_key=m.instant_proof,
                                            id_number=self.id_number, requester=self.clerk, matter=self.matter.key)
@@ -132,10 +139,11 @@ class _Pull:
             "iss": dept.uscc, "iat": int(now.timestamp()), "check": spec.check, "name": spec.name,
             "sub": self.case.holder_hash, "case": self.case.id, "matter": self.matter.key,
             "result": answer.result, "detail": answer.detail, "source": answer.source})
-        usage.record(self.session, self.consent.holder_hash, "department_check", self.clerk,
-                     matter_key=self.matter.key, outcome="ok" if answer.result else "no",
-                     subject={"case_id": self.case.id, "check": spec.check, "department": dept.id,
-                              "result": answer.result, "signed": signed})
+        self.events.append(usage.Event(
+            self.consent.holder_hash, "department_check", self.clerk, matter_key=self.matter.key,
+            outcome="ok" if answer.result else "no",
+            subject={"case_id": self.case.id, "check": spec.check, "department": dept.id, "result": answer.result,
+                     "signed": signed}))
         self.evidence.append((m.archive or m.id, spec.name, "application/jwt", signed.encode()))
         return answer.result, {"check": spec.check, "name": spec.name, "department": dept.id,
                                "department_name": dept.name, "source": answer.source, "result": answer.result,
@@ -144,17 +152,22 @@ class _Pull:
     def reuse(self, m: Material) -> dict[str, Any] | None:
         if m.archive is None or self.case.holder_hash is None:
             return None
+        self.log_pending()  # a reuse logs material_reused
         return archive.reuse_for_case(self.ctx, self.session, holder_hash=self.case.holder_hash,
                                       material_type=m.archive, case_id=self.case.id, matter_key=self.matter.key,
                                       clerk=self.clerk)
 
 
 def evaluate(ctx: AppContext, session: Session, *, case: CounterCase, matter: Matter, consent: Consent,
-             clerk: Actor, licences: dict[str, str], presentations: dict[str, str], rows: list[Licence]
-             ) -> list[dict[str, Any]]:
+             clerk: Actor, licences: dict[str, str], presentations: dict[str, str], rows: list[Licence],
+             log_first: list[usage.Event] | None = None, first_pull: bool = False) -> list[dict[str, Any]]:
     """Satisfy every material as declared (acting: proofs made, departments asked, archive reused), file the
-    evidence for the case, and log the outcome. ``licences``: type → licence id of verified presentations."""
+    evidence for the case, and log the outcome. ``licences``: type → licence id of verified presentations;
+    ``log_first``: the caller's events, logged before the evaluation's (together with them where nothing
+    in between logs on its own: one insert for the whole pull in the common case); ``first_pull``: the case was
+    never pulled before, so there is no earlier evidence to replace."""
     run = _Pull(ctx, session, case, matter, consent, clerk, holder_id_number(ctx, rows))
+    run.events.extend(log_first or ())
     items = checklist(ctx, matter, licences, consent=consent)
     for m, item in zip(matter.materials, items, strict=True):
         if item["how"] == "licence":
@@ -177,11 +190,13 @@ def evaluate(ctx: AppContext, session: Session, *, case: CounterCase, matter: Ma
         if (src := run.reuse(m)) is not None:
             item.update(satisfied=True, how="archive", by=src)
     archive.replace_case_evidence(ctx, session, holder_hash=consent.holder_hash, case_id=case.id,
-                                  matter_key=matter.key, clerk=clerk, materials=run.evidence)
-    usage.record(session, consent.holder_hash, "materials_satisfied", clerk, matter_key=matter.key, subject={
-        "case_id": case.id, "materials": [
-            {"material": i["material"], "satisfied": i["satisfied"], "how": i["how"],
-             "from": _source_ref(i)} for i in items]})
+                                  matter_key=matter.key, clerk=clerk, materials=run.evidence,
+                                  replace=not first_pull)
+    run.log_pending(usage.Event(
+        consent.holder_hash, "materials_satisfied", clerk, matter_key=matter.key, subject={
+            "case_id": case.id, "materials": [
+                {"material": i["material"], "satisfied": i["satisfied"], "how": i["how"],
+                 "from": _source_ref(i)} for i in items]}))
     return items
 
 

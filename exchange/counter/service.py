@@ -90,10 +90,10 @@ def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str,
     session.add(consent)
     session.flush()
     subject = {"case_id": case.id, "consent_id": consent.id}
-    usage.record(session, redeemed.holder_hash, "counter_scan", actor(clerk), matter_key=matter.key,
-                 subject=subject)
-    usage.record(session, redeemed.holder_hash, "consent_requested", actor(clerk), matter_key=matter.key,
-                 subject={**subject, "licences": sorted(consent.requested)})
+    usage.record_many(session, [
+        usage.Event(redeemed.holder_hash, "counter_scan", actor(clerk), matter_key=matter.key, subject=subject),
+        usage.Event(redeemed.holder_hash, "consent_requested", actor(clerk), matter_key=matter.key,
+                    subject={**subject, "licences": sorted(consent.requested)})])
     return {"case_id": case.id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
             "matter_name": matter.name, "expires_at": consent.expires_at.isoformat(),
             "requested": consents.licences_view(ctx.catalogue, consent.requested),
@@ -115,12 +115,18 @@ def _remaining(items: list[dict[str, Any]]) -> list[str]:
     return [i["material"] for i in items if i["required"] and not i["satisfied"]]
 
 
-def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys: list[str]
-                  ) -> dict[str, Licence]:
+def _best_by_type(ctx: AppContext, session: Session, holder_hash: str, type_keys: list[str],
+                  rows: list[Licence] | None = None) -> dict[str, Licence]:
+    """The best licence of each type for the holder: a valid one if any. ``rows``: all the holder's licences,
+    when the caller has them already (else they are read)."""
     codes = {ctx.catalogue.licence_types[k].code: k for k in type_keys if k in ctx.catalogue.licence_types}
     best: dict[str, Licence] = {}
-    for row in licence_service.for_holder(session, holder_hash, type_codes=list(codes)):
-        key = codes[row.type_code]
+    if rows is None:
+        rows = licence_service.for_holder(session, holder_hash, type_codes=list(codes))
+    for row in rows:
+        key = codes.get(row.type_code)
+        if key is None:
+            continue
         current = best.get(key)
         if current is None or (effective_status(current) != "valid" and effective_status(row) == "valid"):
             best[key] = row
@@ -180,7 +186,8 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
         raise refuse(session, Forbidden(detail, code=code), holder_hash=case.holder_hash, action="pull_refused",
                      actor=actor(clerk), matter_key=matter.key, subject={"case_id": case.id})
     permitted = consents.allowed(ctx.catalogue, consent)
-    rows = _best_by_type(ctx, session, consent.holder_hash, list(permitted))
+    holder_rows = licence_service.for_holder(session, consent.holder_hash)
+    rows = _best_by_type(ctx, session, consent.holder_hash, list(permitted), holder_rows)
     trust = current_trust_list(ctx, session)
     status_of = status_lists.RegistryStatus(ctx, session, by_id=_status_source(rows))
     now = datetime.now(UTC)
@@ -206,14 +213,16 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
                              "verdict": result.verdict},
             "fields": disclosed,
         })
+    first_pull = case.status == "open"
     case.status = "pulled"
-    usage.record(session, consent.holder_hash, "pull", actor(clerk), matter_key=matter.key, subject={
+    pulled = usage.Event(consent.holder_hash, "pull", actor(clerk), matter_key=matter.key, subject={
         "case_id": case.id, "consent_id": consent.id,
         "licences": [{"licence_id": lic["licence_id"], "type": lic["type"], "fields": sorted(lic["fields"])}
                      for lic in licences]})
-    holder_rows = licence_service.for_holder(session, consent.holder_hash)
+    # the pull is logged first, then what the evaluation did, in one insert at its end
     items = materials.evaluate(ctx, session, case=case, matter=matter, consent=consent, clerk=actor(clerk),
-                               licences=satisfied, presentations=presentations, rows=holder_rows)
+                               licences=satisfied, presentations=presentations, rows=holder_rows,
+                               log_first=[pulled], first_pull=first_pull)
     return {"case_id": case.id, "matter": matter.key, "licences": licences, "checklist": items,
             "remaining": _remaining(items)}
 

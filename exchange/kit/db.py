@@ -110,7 +110,20 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
+    except BaseException as exc:
+        end_unit_of_work(session, exc)
+        raise
+    end_unit_of_work(session, None)
+
+
+def end_unit_of_work(session: Session, error: BaseException | None) -> None:
+    """End a unit of work: commit when the work raised nothing (``error`` None), else roll back; a failed commit
+    is rolled back and re-raised. The session is closed either way."""
+    try:
+        if error is None:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -13,11 +13,12 @@ from .models import LogCheckpoint, LogCosignature, LogEntry, LogState, LogTile
 STATE_ID = 1
 
 
-def add_entry(session: Session, leaf_input: bytes) -> LogEntry:
-    entry = LogEntry(leaf_input=leaf_input)
-    session.add(entry)
+def add_entries(session: Session, leaf_inputs: Sequence[bytes]) -> list[LogEntry]:
+    """Insert the entries in one flush (one multi-row INSERT … RETURNING id on PostgreSQL and SQLite)."""
+    entries = [LogEntry(leaf_input=leaf) for leaf in leaf_inputs]
+    session.add_all(entries)
     session.flush()
-    return entry
+    return entries
 
 
 def entries_by_id(session: Session, ids: Sequence[int]) -> dict[int, LogEntry]:

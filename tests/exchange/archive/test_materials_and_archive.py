@@ -121,6 +121,19 @@ def test_teacher_matter_leaves_only_the_photo(exchange: ExchangeEnv) -> None:
     actions = [e["action"] for e in usage(exchange, citizen)]
     for action in ("commitment_confirmed", "department_check", "materials_satisfied", "pull"):
         assert action in actions
+    # the pull's events are logged in the order they happened (written together in one insert)
+    oldest_first = list(reversed(actions))
+    start = oldest_first.index("pull")
+    assert oldest_first[start:] == ["pull", "department_check", "department_check", "materials_satisfied"]
+
+
+def test_pulling_a_case_again_replaces_its_evidence(exchange: ExchangeEnv) -> None:
+    clerk, citizen = clerk_token(exchange), citizen_token(exchange, PERSONA_A)
+    case_id, _ = _teacher_case(exchange, clerk, citizen)
+    after_first = _count(exchange)
+    again = exchange.client.post(f"/api/v1/counter/cases/{case_id}/pull", headers=bearer(clerk))
+    assert again.status_code == 200, again.text
+    assert _count(exchange) == after_first
 
 
 def test_upload_accept_file_reuse_delete(exchange: ExchangeEnv) -> None:
