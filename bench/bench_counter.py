@@ -18,6 +18,10 @@ assembled from catalogue material definitions, needing 5 licence types: 居民�
 * ``open_loop``: flows *started* at a fixed rate — 50 % and 80 % of the closed loop's throughput — for
   ``--open-loop`` seconds each: the latency a hall sees below saturation (measured from each flow's scheduled
   start). The closed loop's p99 is queueing at saturation by construction.
+* ``cpu_ms_per_flow`` (in ``flow``, ``flow_naive`` and each floor run): CPU milliseconds per completed flow used by
+  the server (uvicorn and its workers), the client (this process) and PostgreSQL — which of them bounds the run.
+  The floor is bound by the client: one asyncio process of ``httpx`` spends more CPU per static request than the
+  server does.
 * ``qr``: time to mint one dynamic QR in process (token + HMAC + SVG with a fixed mask) vs the naive
   ``qrcode`` default (all 8 masks evaluated) for the same text.
 """
@@ -38,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -115,6 +119,34 @@ def make_app() -> Any:
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+
+def _cpu_seconds(server: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU seconds used so far by the server (uvicorn and its workers), this client process and PostgreSQL's
+    processes on this machine: the split that says which of them bounds a run."""
+    import psutil
+
+    def used(proc: psutil.Process) -> float:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(t.user + t.system)
+
+    root = psutil.Process(server.pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith("postgres")]
+    return {"server": sum(used(p) for p in [root, *root.children(recursive=True)]),
+            "client": used(psutil.Process()), "postgres": sum(used(p) for p in postgres)}
+
+
+def _measured(server: subprocess.Popen[bytes], run: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """The run's result with the CPU milliseconds per completed flow of each party (``cpu_ms_per_flow``)."""
+    before = _cpu_seconds(server)
+    result = asyncio.run(run)
+    after = _cpu_seconds(server)
+    flows = max(1, int(result.get("flows", 0)))
+    result["cpu_ms_per_flow"] = {k: round((after[k] - before[k]) * 1000 / flows, 2) for k in before}
+    return result
 
 
 def _free_port() -> int:
@@ -358,9 +390,9 @@ def _bench(args: argparse.Namespace, tmp: Path) -> None:
                     tokens.append(str(resp.json()["token"]))
                 clerks = [tokens[i % 2] for i in range(args.counters)]
                 if not naive:  # the floor before and after the flows, from the same server and client
-                    floors = [asyncio.run(_run_floor(url, args.counters, args.flows_per_counter))]
-                results[name] = asyncio.run(_run_flows(url, citizens, clerks, args.counters,
-                                                       args.flows_per_counter))
+                    floors = [_measured(proc, _run_floor(url, args.counters, args.flows_per_counter))]
+                results[name] = _measured(proc, _run_flows(url, citizens, clerks, args.counters,
+                                                           args.flows_per_counter))
                 if not naive and args.open_loop:
                     capacity = results[name]["flows_per_s"]
                     results["open_loop"] = [
@@ -368,7 +400,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> None:
                          **asyncio.run(_run_open_loop(url, citizens, clerks, share * capacity, args.open_loop))}
                         for share in (0.5, 0.8)]
                 if not naive:
-                    floors.append(asyncio.run(_run_floor(url, args.counters, args.flows_per_counter)))
+                    floors.append(_measured(proc, _run_floor(url, args.counters, args.flows_per_counter)))
                     results["floor_static_file"] = {
                         "path": FLOOR_PATH, "requests_per_flow": 4, "runs": floors,
                         "flows_per_s": round(statistics.mean(f["flows_per_s"] for f in floors), 1)}

@@ -17,6 +17,7 @@ evidence — presentations, proofs, signed check answers — is filed into the a
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -99,11 +100,16 @@ def _commitment_source(m: Material, consent: Consent) -> dict[str, Any]:
 
 class _Pull:
     def __init__(self, ctx: AppContext, session: Session, case: CounterCase, matter: Matter, consent: Consent,
-                 clerk: Actor, id_number: str | None) -> None:
+                 clerk: Actor, rows: list[Licence]) -> None:
         self.ctx, self.session, self.case, self.matter = ctx, session, case, matter
-        self.consent, self.clerk, self.id_number = consent, clerk, id_number
+        self.consent, self.clerk, self.rows = consent, clerk, rows
         self.evidence: list[tuple[str, str, str, bytes]] = []
         self.events: list[usage.Event] = []  # logged together, in order, before anything that logs on its own
+
+    @functools.cached_property
+    def id_number(self) -> str | None:
+        """Read from the holder's licences only when a proof or a department check needs it."""
+        return holder_id_number(self.ctx, self.rows)
 
     def log_pending(self, *also: usage.Event) -> None:
         if self.events or also:
@@ -166,7 +172,7 @@ def evaluate(ctx: AppContext, session: Session, *, case: CounterCase, matter: Ma
     ``log_first``: the caller's events, logged before the evaluation's (together with them where nothing
     in between logs on its own: one insert for the whole pull in the common case); ``first_pull``: the case was
     never pulled before, so there is no earlier evidence to replace."""
-    run = _Pull(ctx, session, case, matter, consent, clerk, holder_id_number(ctx, rows))
+    run = _Pull(ctx, session, case, matter, consent, clerk, rows)
     run.events.extend(log_first or ())
     items = checklist(ctx, matter, licences, consent=consent)
     for m, item in zip(matter.materials, items, strict=True):
