@@ -128,8 +128,10 @@ def _include_routers(app: FastAPI) -> None:
     from .tlog.router import router as tlog
     from .trust.router import router as trust
 
-    routers: list[Any] = [catalogue, departments, licences, trust, proofs, applications, citizens, consents, qr,
-                         counter, archive, tlog, status_lists]
+    # Starlette tries routes in order, so the counter flow's routes (hit most) come first; no two routes answer
+    # the same method and path, so the order changes nothing else.
+    routers: list[Any] = [counter, qr, consents, citizens, licences, trust, status_lists, proofs, applications,
+                         catalogue, departments, archive, tlog]
     routers.append(ops)
     for optional in ("exchange.web:pages_router",):
         module_name, attr = optional.split(":")
