@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import signal
@@ -133,6 +134,9 @@ def main() -> None:
     from exchange.provision import provision
     from issuers.demo import SystemOfRecord
 
+    # provisioning turns on INFO logging; httpx would then log every request of the load, costing the client CPU
+    # on the machine it shares with the server
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     schema = f"soak_{uuid.uuid4().hex[:10]}"
     admin = create_engine(args.database_url)
     with admin.begin() as conn:
