@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from .context import AppContext
 from .kit.db import end_unit_of_work
@@ -25,17 +25,21 @@ async def get_ctx(request: Request) -> AppContext:
 
 async def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[Session]:
     """The request's unit of work (:func:`exchange.kit.db.unit_of_work` semantics). Opening a session does no
-    I/O, so it happens here; the commit (or rollback) and close run in one thread-pool call, shielded from
-    cancellation so a disconnecting client cannot leave a transaction open."""
+    I/O, so it happens here; the commit (or rollback) and close run in one worker-thread call, shielded from
+    cancellation so a disconnecting client cannot leave a transaction open.
+
+    That call takes its own limiter, not the shared thread pool's (as FastAPI does for the exit of a ``def``
+    dependency): a request that holds a pooled connection must be able to give it back even when every pool
+    thread is busy waiting for a connection."""
     session = ctx.sessions()
     try:
         yield session
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(end_unit_of_work, session, exc)
+            await anyio.to_thread.run_sync(end_unit_of_work, session, exc, limiter=anyio.CapacityLimiter(1))
         raise
     with anyio.CancelScope(shield=True):
-        await run_in_threadpool(end_unit_of_work, session, None)
+        await anyio.to_thread.run_sync(end_unit_of_work, session, None, limiter=anyio.CapacityLimiter(1))
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

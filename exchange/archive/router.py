@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..auth.citizen import Citizen
 from ..deps import Ctx, DbSession
@@ -34,9 +35,12 @@ async def upload_material(ctx: Ctx, session: DbSession, caller: Citizen, request
     """Checked by content; 413 FILE_TOO_LARGE, 415 WRONG_CONTENT_TYPE, 422 POLYGLOT_FILE / PDF_ACTIVE_CONTENT /
     BAD_PDF / BAD_IMAGE. Nothing is stored on refusal. A clerk must accept it before it is reused."""
     data = await request.body()
-    return ArchiveItemOut(**service.upload_material(
-        ctx, session, holder_hash=caller.holder_hash, material_type=material_type, title=title, data=data,
-        declared_type=request.headers.get("content-type"), uploader=Actor("citizen", "本人")))
+    declared = request.headers.get("content-type")
+    stored = await run_in_threadpool(  # the content checks and the database work, off the event loop
+        lambda: service.upload_material(ctx, session, holder_hash=caller.holder_hash, material_type=material_type,
+                                        title=title, data=data, declared_type=declared,
+                                        uploader=Actor("citizen", "本人")))
+    return ArchiveItemOut(**stored)
 
 
 @router.get("/{item_id}", operation_id="download_material", summary="Download one of my materials",

@@ -82,7 +82,7 @@ def decode_session(ctx: AppContext, token: str) -> CitizenSession:
 
 
 async def require_citizen(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                    ) -> CitizenSession:
+                          ) -> CitizenSession:
     return decode_session(ctx, bearer_token(creds))
 
 

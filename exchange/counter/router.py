@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ..archive.responses import ArchiveItemOut
 from ..auth import clerk as auth
@@ -84,9 +85,14 @@ async def upload_case_material(ctx: Ctx, session: DbSession, clerk: CounterClerk
                                title: Annotated[str | None, Query(max_length=120)] = None) -> dict[str, Any]:
     """413 FILE_TOO_LARGE, 415 WRONG_CONTENT_TYPE, 422 POLYGLOT_FILE / PDF_ACTIVE_CONTENT; nothing stored."""
     data = await request.body()
-    with keep_refusals(session):
-        return service.upload_case_material(ctx, session, clerk, case_id, material_type=material_type, title=title,
-                                            data=data, declared_type=request.headers.get("content-type"))
+    declared = request.headers.get("content-type")
+
+    def work() -> dict[str, Any]:  # the content checks and the database work, off the event loop
+        with keep_refusals(session):
+            return service.upload_case_material(ctx, session, clerk, case_id, material_type=material_type,
+                                                title=title, data=data, declared_type=declared)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/cases/{case_id}/materials/{item_id}/accept", operation_id="accept_case_material",

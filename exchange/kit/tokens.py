@@ -6,6 +6,7 @@ and checks ``typ``, so a token minted for one purpose fails everywhere else. Key
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
@@ -20,6 +21,15 @@ ALGORITHM = "HS256"
 #: back with every request, and re-checking the HMAC and re-parsing the JSON each time is a measurable share of
 #: a request. A hit is still refused once expired. Bounded; emptied when full.
 VERIFIED_CACHE_MAX = 4096
+#: The only form an exchange token takes: three unpadded base64url segments, the last a 32-byte HMAC. PyJWT's
+#: base64url decoding skips characters outside the alphabet, so without this check one token could be re-spelt
+#: endlessly (and each spelling remembered).
+CANONICAL_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}")
+
+
+def _copy(claims: dict[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change without changing the remembered claims (their lists, e.g. ``amr``, too)."""
+    return {k: list(v) if isinstance(v, list) else v for k, v in claims.items()}
 
 
 class TokenCodec:
@@ -49,11 +59,13 @@ class TokenCodec:
     def decode(self, typ: str, token: str, *, now: float | None = None) -> dict[str, Any]:
         if not token or len(token) > 8192:
             raise Unauthenticated("missing or oversized token", code="TOKEN_INVALID")
+        if not CANONICAL_TOKEN.fullmatch(token):
+            raise Unauthenticated("token invalid", code="TOKEN_INVALID")
         if now is None:
             known = self._verified.get((typ, token))
             if known is not None:
                 if known["exp"] > time.time():
-                    return dict(known)
+                    return _copy(known)
                 raise Unauthenticated("token expired", code="TOKEN_EXPIRED")
         try:
             header = jwt.get_unverified_header(token)
@@ -76,5 +88,5 @@ class TokenCodec:
         if now is None and isinstance(claims.get("exp"), int):
             if len(self._verified) >= VERIFIED_CACHE_MAX:
                 self._verified.clear()
-            self._verified[(typ, token)] = dict(claims)
+            self._verified[(typ, token)] = _copy(claims)
         return claims

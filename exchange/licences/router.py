@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ..auth.department import DepartmentCaller, require_department
 from ..deps import Ctx, DbSession
@@ -63,10 +64,14 @@ async def push_licence(
     caller: Annotated[DepartmentCaller, Depends(require_department("issue:licences"))],
 ) -> IntakeOut:
     credential = await _credential_from(request)
-    trust = current_trust_list(ctx, session)
-    prepared = service.prepare(credential, trust=trust, catalogue=ctx.catalogue,
-                               pushing_department=caller.department_id)
-    result = service.store(session, prepared, ctx.protector, ctx=ctx)
+
+    def work() -> service.IntakeResult:  # verification and the database work, off the event loop
+        trust = current_trust_list(ctx, session)
+        prepared = service.prepare(credential, trust=trust, catalogue=ctx.catalogue,
+                                   pushing_department=caller.department_id)
+        return service.store(session, prepared, ctx.protector, ctx=ctx)
+
+    result = await run_in_threadpool(work)
     if not result.created:
         response.status_code = 200
     return IntakeOut(licence_id=result.licence_id, type=result.type_key, created=result.created,

@@ -14,7 +14,9 @@ STATE_ID = 1
 
 
 def add_entries(session: Session, leaf_inputs: Sequence[bytes]) -> list[LogEntry]:
-    """Insert the entries in one flush (one multi-row INSERT … RETURNING id on PostgreSQL and SQLite)."""
+    """Insert the entries in one flush: one multi-row ``INSERT … RETURNING id`` on PostgreSQL (SQLAlchemy keeps the
+    ids in insertion order); SQLite, without an order-preserving multi-row form in SQLAlchemy, takes a statement
+    per row."""
     entries = [LogEntry(leaf_input=leaf) for leaf in leaf_inputs]
     session.add_all(entries)
     session.flush()

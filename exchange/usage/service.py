@@ -1,6 +1,6 @@
 """Appending to and reading the usage log (用证记录).
 
-:func:`record` (one event) and :func:`record_many` (a request's events, in order, in two round trips) are the
+:func:`record` (one event) and :func:`record_many` (a request's events, in order; two statements on PostgreSQL) are the
 append functions every feature calls for a use of a citizen's data. Each event is written with a fresh 32-byte
 salt, and its commitment — SHA-256(``licex-usage/v1\\n`` ‖ salt ‖ canonical
 event), see :mod:`verifier.tlog.events` — goes to the transparency log (``exchange.tlog``) in the caller's
@@ -77,8 +77,9 @@ def record(session: Session, holder_hash: str, action: str, actor: Actor, *, out
 
 
 def record_many(session: Session, events: Sequence[Event]) -> list[UsageEntry]:
-    """:func:`record` for several events, in order, in two database round trips whatever their number (one
-    multi-row insert of the commitments into the transparency log, one of the entries)."""
+    """:func:`record` for several events, in order, in one flush each of the commitments (into the transparency
+    log) and of the entries: on PostgreSQL two multi-row inserts whatever their number, on SQLite a statement per
+    row."""
     for event in events:
         if event.action not in ACTIONS:
             raise ValueError(f"unknown usage action {event.action}")

@@ -55,3 +55,25 @@ def test_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(30):
         codec.decode("clerk", codec.encode("clerk", {"sub": str(i)}, 60))
         assert len(codec._verified) <= 8
+
+
+def test_only_the_canonical_spelling_is_accepted() -> None:
+    codec = _codec()
+    token = codec.encode("clerk", {"sub": "7"}, 60)
+    head, body, sig = token.split(".")
+    # PyJWT's base64url decoding skips foreign characters, so these would verify; the codec refuses them
+    for respelt in (f"{head}.{body}.{sig}!", f"{head}.{body}.{sig[:10]}*{sig[10:]}", f"{head}.{body}.{sig}==",
+                    f" {token}", f"{head}.{body}.{sig[:-1]}"):
+        with pytest.raises(Unauthenticated) as refused:
+            codec.decode("clerk", respelt)
+        assert refused.value.code == "TOKEN_INVALID"
+    assert len(codec._verified) == 0
+    assert codec.decode("clerk", token)["sub"] == "7"
+
+
+def test_remembered_lists_are_copies() -> None:
+    codec = _codec()
+    token = codec.encode("citizen", {"amr": ["face"]}, 60)
+    codec.decode("citizen", token)["amr"].append("password")
+    codec.decode("citizen", token)["amr"].append("password")
+    assert codec.decode("citizen", token)["amr"] == ["face"]
