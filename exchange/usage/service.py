@@ -1,11 +1,11 @@
 """Appending to and reading the usage log (用证记录).
 
-:func:`record` (one event) and :func:`record_many` (a request's events, in order; two statements on PostgreSQL) are the
-append functions every feature calls for a use of a citizen's data. Each event is written with a fresh 32-byte
-salt, and its commitment — SHA-256(``licex-usage/v1\\n`` ‖ salt ‖ canonical
-event), see :mod:`verifier.tlog.events` — goes to the transparency log (``exchange.tlog``) in the caller's
-transaction. Nothing is locked and no shared row is updated, so any number of counters can record for the same
-holder at once; the log's sequencer gives the commitment its index within about a second.
+:func:`record` (one event) and :func:`record_many` (a request's events, in order; two statements on PostgreSQL)
+are the append functions every feature calls for a use of a citizen's data. Each event is written with a fresh
+32-byte salt, and its commitment — SHA-256(``licex-usage/v1\\n`` ‖ salt ‖ canonical event), see
+:mod:`verifier.tlog.events` — goes to the transparency log (``exchange.tlog``) in the caller's transaction.
+Nothing is locked and no shared row is updated, so any number of counters can record for the same holder at
+once; the log's sequencer gives the commitment its index within about a second.
 
 The citizen's own view returns each event with ``log: {index, leaf_input}`` and ``opening: {salt}`` so their
 browser can recompute the commitment and check it against the signed checkpoint.
