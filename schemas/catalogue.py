@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -411,7 +412,8 @@ class LicenceType(_Model):
         problems: list[FieldProblem] = []
         failed: set[str] = set()
         props = self.fields["properties"]
-        fast = self._fast_check
+        private = self.__pydantic_private__ or {}  # one slot read (``self._fast_check`` goes through __getattr__)
+        fast = private.get("_fast_check")
         schema_errors = [] if fast is not None and fast(instance) else self._validator.iter_errors(instance)
         for err in sorted(schema_errors, key=lambda e: list(e.absolute_path)):
             if err.validator == "required":
@@ -642,12 +644,19 @@ class Catalogue:
     proof_types: Mapping[str, ProofType]
     path: Path
 
+    @cached_property
+    def _types_by_code(self) -> Mapping[str, LicenceType]:
+        by_code: dict[str, LicenceType] = {}
+        for lt in self.licence_types.values():
+            by_code.setdefault(lt.code, lt)  # the first listed wins, as the scan it replaces did
+        return MappingProxyType(by_code)
+
     def licence_type_by_code(self, code: str) -> LicenceType:
         """The licence type with this GB/T 36904 type code; ``KeyError`` if none."""
-        for lt in self.licence_types.values():
-            if lt.code == code.upper():
-                return lt
-        raise KeyError(code)
+        found = self._types_by_code.get(code.upper())
+        if found is None:
+            raise KeyError(code)
+        return found
 
     def department_by_uscc(self, uscc: str) -> Department:
         """The department with this USCC; ``KeyError`` if none."""

@@ -14,6 +14,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Final, Literal
 
 __all__ = [
@@ -127,7 +128,7 @@ def citizen_id_check_char(first17: str, *, field: str = "id_number") -> str:
         raise IdentifierError(
             "BAD_CHARSET", f"{_CID_NAME}: the first 17 characters must be digits", field=field
         )
-    total = sum(int(d) * w for d, w in zip(first17, _CID_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _CID_WEIGHTS))  # 17 digits, 17 weights (checked above)
     return _CID_CHECK[total % 11]
 
 
@@ -331,6 +332,10 @@ def validate_uscc(s: str, *, strict: bool = True, field: str = "uscc") -> str:
 
 _MOD36_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MOD36_VALUE: Final = {c: i for i, c in enumerate(_MOD36_ALPHABET)}
+#: character -> the next state p' = 2·((p + value) mod 36 or 36) mod 37 for every state p (1..36; index 0 unused).
+_MOD37_36_STEP: Final = {
+    c: tuple((2 * ((p + v) % 36 or 36)) % 37 for p in range(37)) for c, v in _MOD36_VALUE.items()
+}
 
 
 def mod37_36_check(s: str, *, field: str = "licence_id") -> str:
@@ -341,11 +346,10 @@ def mod37_36_check(s: str, *, field: str = "licence_id") -> str:
     """
     p = 36
     for ch in s.upper():
-        v = _MOD36_VALUE.get(ch)
-        if v is None:
+        step = _MOD37_36_STEP.get(ch)
+        if step is None:
             raise IdentifierError("BAD_CHARSET", f"MOD 37,36: {ch!r} is not in 0-9A-Z", field=field)
-        t = (p + v) % 36 or 36
-        p = (2 * t) % 37
+        p = step[p]
     return _MOD36_ALPHABET[(37 - p) % 36]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from schemas.identifiers import IdentifierError, parse_citizen_id, parse_licence_identifier, validate_uscc
 from verifier.errors import MalformedInput
 from verifier.jose import es256_verify, parse_x5c_certificates
 from verifier.result import Code, LicenceVerification, verdict_line
@@ -185,9 +186,9 @@ def verify_licence(
     details: dict[str, Any] = {"department_id": dept.id, "certificate_fingerprint": fp}
     # Time claims, iss and vct are clear by rule (SD-JWT VC); the rest is read from the unpacked claims.
     disclosed: dict[str, Any] = {}
-    claims: dict[str, Any] = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
     unpacked = _unpacked(memo)
     if isinstance(unpacked, MalformedInput):
+        claims: dict[str, Any] = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
         found.add(Code.MALFORMED, unpacked.detail)
     else:
         disclosed = unpacked.disclosed
@@ -269,9 +270,11 @@ def _check_schema_memoised(
     details: dict[str, Any],
 ) -> None:
     """:func:`_check_schema` once per credential and catalogue; later calls replay its findings in order."""
-    from schemas.catalogue import load_catalogue  # deferred: loading the catalogue reads data files
+    if catalogue is None:
+        from schemas.catalogue import load_catalogue  # deferred: loading the catalogue reads data files
 
-    cat = catalogue if catalogue is not None else load_catalogue()
+        catalogue = load_catalogue()
+    cat = catalogue
     if memo.schema is None or memo.schema[0] is not cat:
         recorder = _Findings()
         extra: dict[str, Any] = {}
@@ -287,16 +290,12 @@ def _check_schema(
     disclosed: dict[str, Any],
     licence_type: str,
     vct: str,
-    catalogue: Catalogue | None,
+    cat: Catalogue,
     found: _Findings,
     details: dict[str, Any],
 ) -> None:
-    from schemas.catalogue import load_catalogue  # deferred: loading the catalogue reads data files
-    from schemas.identifiers import IdentifierError, parse_citizen_id, parse_licence_identifier, validate_uscc
-
     if vct != VCT_PREFIX + licence_type:
         found.add(Code.SCHEMA_MISMATCH, f"vct {vct!r} does not name licence type {licence_type}")
-    cat = catalogue if catalogue is not None else load_catalogue()
     try:
         lt = cat.licence_type_by_code(licence_type)
     except KeyError:

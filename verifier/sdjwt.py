@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.canonical import b64u_decode, b64u_encode
 from verifier.errors import MalformedInput
@@ -49,8 +49,9 @@ SUPPORTED_SD_ALG = "sha-256"
 RESERVED_CLAIM_NAMES = frozenset({SD_KEY, ARRAY_KEY})
 
 
-@dataclass(frozen=True)
-class Disclosure:
+class Disclosure(NamedTuple):
+    """One decoded disclosure (immutable; a tuple, built once per disclosure on the verification hot path)."""
+
     raw: str
     digest: str
     salt: str
@@ -93,19 +94,19 @@ def _decode_disclosure(raw: str) -> Disclosure:
     except ValueError as exc:
         raise MalformedInput("disclosure is not canonical unpadded base64url") from exc
     decoded = json_loads_strict(decoded_bytes, what="disclosure")
-    if not isinstance(decoded, list) or len(decoded) not in (2, 3):
+    if type(decoded) is not list or len(decoded) not in (2, 3):
         raise MalformedInput("a disclosure must be a JSON array of 2 or 3 elements")
     salt = decoded[0]
-    if not isinstance(salt, str):
+    if type(salt) is not str:
         raise MalformedInput("a disclosure's salt must be a string")
     if len(decoded) == 2:
-        return Disclosure(raw=raw, digest=_digest(raw), salt=salt, name=None, value=decoded[1])
+        return Disclosure(raw, _digest(raw), salt, None, decoded[1])
     name = decoded[1]
-    if not isinstance(name, str):
+    if type(name) is not str:
         raise MalformedInput("a disclosure's claim name must be a string")
     if name in RESERVED_CLAIM_NAMES:
         raise MalformedInput(f"a disclosure may not carry the reserved claim name {name!r}")
-    return Disclosure(raw=raw, digest=_digest(raw), salt=salt, name=name, value=decoded[2])
+    return Disclosure(raw, _digest(raw), salt, name, decoded[2])
 
 
 def parse_sd_jwt(text: str) -> ParsedSdJwt:
@@ -144,61 +145,71 @@ def parse_sd_jwt(text: str) -> ParsedSdJwt:
     return ParsedSdJwt(jws=jws, payload=payload, disclosures=tuple(disclosures), key_binding_jwt=kb or None)
 
 
-def unpack(parsed: ParsedSdJwt) -> Unpacked:
-    """Replace digests by their disclosures (recursively, objects and arrays) as RFC 9901 §7.1 describes."""
-    by_digest = parsed.by_digest
-    used: set[str] = set()
-    seen_digests: set[str] = set()
+class _Unpacker:
+    """The state of one :func:`unpack` walk (a class, not nested closures: a recursive closure is a reference
+    cycle that only the garbage collector can free, and a bulk import unpacks thousands per second)."""
 
-    def note(digest: object) -> str:
-        if not isinstance(digest, str):
+    __slots__ = ("by_digest", "seen_digests", "used")
+
+    def __init__(self, by_digest: dict[str, Disclosure]) -> None:
+        self.by_digest = by_digest
+        self.used: set[str] = set()
+        self.seen_digests: set[str] = set()
+
+    def disclosure(self, digest: object) -> Disclosure | None:
+        if type(digest) is not str:
             raise MalformedInput("digests must be strings")
-        if digest in seen_digests:
+        if digest in self.seen_digests:
             raise MalformedInput("the same digest appears twice in the payload")
-        seen_digests.add(digest)
-        return digest
+        self.seen_digests.add(digest)
+        return self.by_digest.get(digest)
 
-    def walk(node: Any, depth: int) -> Any:
+    def walk(self, node: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise MalformedInput(f"nesting deeper than {MAX_DEPTH}")
         if isinstance(node, list):
             out_list: list[Any] = []
             for element in node:
                 if isinstance(element, dict) and len(element) == 1 and ARRAY_KEY in element:
-                    found = by_digest.get(note(element[ARRAY_KEY]))
+                    found = self.disclosure(element[ARRAY_KEY])
                     if found is None:
                         continue  # undisclosed or decoy
                     if found.name is not None:
                         raise MalformedInput("an object-property disclosure is referenced from an array")
-                    used.add(found.digest)
-                    out_list.append(walk(found.value, depth + 1))
+                    self.used.add(found.digest)
+                    out_list.append(self.walk(found.value, depth + 1))
                 else:
-                    out_list.append(walk(element, depth + 1) if isinstance(element, dict | list) else element)
+                    out_list.append(self.walk(element, depth + 1) if isinstance(element, dict | list) else element)
             return out_list
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             for key, value in node.items():
                 if key == SD_KEY or (key == SD_ALG_KEY and depth == 0):
                     continue
-                out[key] = walk(value, depth + 1) if isinstance(value, dict | list) else value
+                out[key] = self.walk(value, depth + 1) if isinstance(value, dict | list) else value
             digests = node.get(SD_KEY, [])
             if not isinstance(digests, list):
                 raise MalformedInput("_sd must be an array")
             for digest in digests:
-                found = by_digest.get(note(digest))
+                found = self.disclosure(digest)
                 if found is None:
                     continue
                 if found.name is None:
                     raise MalformedInput("an array-element disclosure is referenced from _sd")
                 if found.name in out:
                     raise MalformedInput(f"disclosed claim {found.name!r} already exists")
-                used.add(found.digest)
+                self.used.add(found.digest)
                 value = found.value
-                out[found.name] = walk(value, depth + 1) if isinstance(value, dict | list) else value
+                out[found.name] = self.walk(value, depth + 1) if isinstance(value, dict | list) else value
             return out
         return node
 
-    claims = walk(parsed.payload, 0)
+
+def unpack(parsed: ParsedSdJwt) -> Unpacked:
+    """Replace digests by their disclosures (recursively, objects and arrays) as RFC 9901 §7.1 describes."""
+    walker = _Unpacker(parsed.by_digest)
+    claims = walker.walk(parsed.payload, 0)
+    used = walker.used
     top_digests = parsed.payload.get(SD_KEY, [])
     disclosed = {
         d.name: claims[d.name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 
@@ -59,3 +60,18 @@ def test_b64u_decode_known() -> None:
     assert b64u_decode("") == b""
     assert b64u_decode("AA") == b"\x00"
     assert b64u_decode("_-8") == b"\xff\xef"
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= \n!.~Ä", max_size=24))
+def test_b64u_decode_accepts_exactly_the_canonical_encodings(text: str) -> None:
+    """Whatever the input, it decodes only if it is the one encoding of the bytes it decodes to, and a refused
+    text in the url alphabet of a possible length is refused only for a set trailing bit."""
+    try:
+        data = b64u_decode(text)
+    except ValueError:
+        in_alphabet = all(c.isascii() and (c.isalnum() or c in "-_") for c in text)
+        if in_alphabet and len(text) % 4 != 1:
+            lenient = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            assert b64u_encode(lenient) != text
+        return
+    assert b64u_encode(data) == text
