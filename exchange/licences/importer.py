@@ -25,10 +25,10 @@ from ..context import AppContext
 from ..kit.db import utcnow
 from ..models import ImportRun
 from ..trust.service import current_trust_list
-from . import bulk
+from . import bulk, pool
 
-MAX_LINE_BYTES = bulk.MAX_LINE_BYTES
-#: Files with fewer lines left than this are verified in process (a worker pool takes seconds to start).
+MAX_LINE_BYTES = pool.MAX_LINE_BYTES
+#: Files with fewer lines left than this are verified in process (starting the worker processes costs more).
 POOL_MIN_LINES = 20_000
 MAX_WORKERS = 8
 
@@ -91,7 +91,7 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
         for batch in chunks:
             with ctx.sessions() as session:
                 trust = current_trust_list(ctx, session)
-            prepared = bulk.prepare_lines(batch, trust=trust, catalogue=ctx.catalogue, protector=ctx.protector)
+            prepared = pool.prepare_lines(batch, trust=trust, catalogue=ctx.catalogue, protector=ctx.protector)
             _commit(ctx, digest, prepared, report, rejects_path, progress, total)
     else:
         _import_parallel(ctx, digest, chunks, n_workers, report, rejects_path, progress, total)
@@ -103,17 +103,25 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
     return report
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Worker processes forked from a fork server: the server starts fresh (it shares none of this process's
+    database sockets), imports the verification module once, and forks each worker from itself."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", pool.__name__])
+    return context
+
+
 def _import_parallel(ctx: AppContext, digest: str, chunks: Iterator[list[tuple[int, bytes]]], n_workers: int,
                      report: ImportReport, rejects_path: Path, progress: Callable[[int, int], None] | None,
                      total: int) -> None:
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=bulk.init_worker, initargs=(ctx.settings.master_key_bytes(),))
-    in_flight: deque[Future[bulk.PreparedBatch]] = deque()
+    executor = ProcessPoolExecutor(max_workers=n_workers, mp_context=_worker_context(),
+                                   initializer=pool.init_worker, initargs=(ctx.settings.master_key_bytes(),))
+    in_flight: deque[Future[pool.PreparedBatch]] = deque()
     try:
         for batch in chunks:
             with ctx.sessions() as session:
                 raw_trust = current_trust_list(ctx, session).to_bytes()
-            in_flight.append(pool.submit(bulk.prepare_batch, (raw_trust, batch)))
+            in_flight.append(executor.submit(pool.prepare_batch, (raw_trust, batch)))
             if len(in_flight) >= 2 * n_workers:  # bounded read-ahead; results are stored in file order
                 _commit(ctx, digest, in_flight.popleft().result(), report, rejects_path, progress, total)
         while in_flight:
@@ -121,7 +129,7 @@ def _import_parallel(ctx: AppContext, digest: str, chunks: Iterator[list[tuple[i
     finally:
         for future in in_flight:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run(session: Session, digest: str) -> ImportRun:
@@ -131,7 +139,7 @@ def _run(session: Session, digest: str) -> ImportRun:
     return run
 
 
-def _bind_status_entries(ctx: AppContext, session: Session, prepared: bulk.PreparedBatch) -> list[tuple[Any, ...]]:
+def _bind_status_entries(ctx: AppContext, session: Session, prepared: pool.PreparedBatch) -> list[tuple[Any, ...]]:
     """Bind each licence's status list entry (only one allocated to its department and unused); a licence whose
     entry is refused is rejected, not stored. Returns the rows to store."""
     from ..kit.errors import ExchangeError
@@ -151,21 +159,17 @@ def _bind_status_entries(ctx: AppContext, session: Session, prepared: bulk.Prepa
     return keep
 
 
-def _record_signers(session: Session, prepared: bulk.PreparedBatch, rows: list[tuple[Any, ...]]) -> None:
+def _record_signers(session: Session, prepared: pool.PreparedBatch, rows: list[tuple[Any, ...]]) -> None:
     """``signed-by``: which certificate signed each licence (first registration wins)."""
-    from sqlalchemy import select
-
-    from .models import LicenceSigner
-
-    ids = [r[0] for r in rows if prepared.meta.get(r[0], (None, "", ""))[1]]
-    if not ids:
-        return
-    known = set(session.scalars(select(LicenceSigner.licence_id).where(LicenceSigner.licence_id.in_(ids))))
-    session.add_all(LicenceSigner(licence_id=i, department_id=prepared.meta[i][2], cert_fingerprint=prepared.meta[i][1])
-                    for i in ids if i not in known)
+    signers = []
+    for row in rows:
+        _ref, fingerprint, department = prepared.meta.get(row[0], (None, "", ""))
+        if fingerprint:
+            signers.append((row[0], department, fingerprint))
+    bulk.store_signers(session, signers)
 
 
-def _commit(ctx: AppContext, digest: str, prepared: bulk.PreparedBatch, report: ImportReport, rejects_path: Path,
+def _commit(ctx: AppContext, digest: str, prepared: pool.PreparedBatch, report: ImportReport, rejects_path: Path,
             progress: Callable[[int, int], None] | None, total: int) -> None:
     """The batch's new rows and the checkpoint, in one transaction."""
     now = utcnow()

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from exchange.licences.importer import import_jsonl
+from exchange.licences.models import LicenceSigner
+from exchange.licences.service import signed_by
 from exchange.models import ImportRun, Licence
 from tests.exchange.licences.test_import import _write_jsonl
 from tests.fixtures.exchange import ExchangeEnv
@@ -31,12 +33,21 @@ def test_worker_pool_import_is_verified_counted_and_idempotent(exchange: Exchang
         credential = exchange.ctx.protector.decrypt(row.payload_enc, row.licence_id).decode()
         assert credential.count("~") >= 2 and row.status == "valid" and len(row.holder_hash) == 64
         assert row.created_at.tzinfo is not None
+    # signed-by: each stored licence names its department and the certificate that signed it
+    ids = {r.licence_id: r.department_id for r in rows}
+    with exchange.ctx.sessions() as s:
+        signers = s.scalars(select(LicenceSigner).where(LicenceSigner.licence_id.in_(list(ids)))).all()
+        assert {x.licence_id: x.department_id for x in signers} == ids
+        fingerprint = signers[0].cert_fingerprint
+        assert len(fingerprint) == 64 and signers[0].licence_id in signed_by(s, fingerprint)
     # the same licences in another file: nothing new, all counted as already present
     copy = tmp_path / "again.jsonl"
     copy.write_text("\n" + path.read_text())
+    signers_before = exchange.count(LicenceSigner)
     again = import_jsonl(exchange.ctx, copy, batch_size=64, workers=2)
     assert again.imported == 0 and again.already_present == good and again.rejected == 400 - good
     assert exchange.count(Licence) == before + good
+    assert exchange.count(LicenceSigner) == signers_before  # first registration wins, nothing duplicated
 
 
 def test_in_process_and_pool_store_the_same_rows(exchange: ExchangeEnv, tmp_path: Path) -> None:
