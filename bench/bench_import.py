@@ -4,11 +4,13 @@ Run: ``.venv/bin/python -m bench.bench_import [--licences N] [--postgres] [--wor
 
 - ``import_batched_per_s``: ``licex import``'s code path (``exchange.licences.importer.import_jsonl``):
   every line fully verified (signature, chain, trust list, authorisation, identifiers, schema) in ``--workers``
-  processes (default: one per CPU), batches of ``--batch-size`` rows stored with ``COPY`` on PostgreSQL and
-  committed together with the checkpoint (resumable, idempotent).
+  processes forked from a fork server (default: one per CPU), batches of ``--batch-size`` rows stored with
+  ``COPY`` on PostgreSQL and committed together with the checkpoint (resumable, idempotent).
 - ``import_one_process_per_s``: the same code path with one process (no pool), on a second file.
 - ``import_naive_per_s``: the straightforward importer a competent engineer writes first: the trust list
   loaded once, then for each line verify (the same checks), insert, commit — one transaction per licence.
+- ``cpu_us_per_licence`` (batched run): CPU microseconds per licence of the importing process, of PostgreSQL
+  and of the whole machine (``machine_busy`` includes the workers, and anything else running at the time).
 - ``cryptography_es256_verify_per_s``: bare ECDSA P-256 verifications of the same licences' signing inputs on
   one core; ``..._all_cpus`` is that times the CPUs used (the crypto ceiling for the pool).
 """
@@ -58,6 +60,24 @@ def _sign_all(ctx: AppContext, n: int, seed: int) -> list[str]:
     return out
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this (importing) process, of PostgreSQL's processes, and of the whole machine (busy
+    time of every CPU: the verification workers, forked from a fork server, are counted there)."""
+    import psutil
+
+    def used(proc: psutil.Process) -> float:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(t.user + t.system)
+
+    machine = psutil.cpu_times()
+    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    postgres = [p for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith("postgres")]
+    return {"importer": used(psutil.Process()), "postgres": sum(used(p) for p in postgres), "machine_busy": busy}
+
+
 def _raw_verify_rate(ctx: AppContext, credentials: list[str]) -> float:
     signer = DepartmentSigner.load(demo_department_dir(ctx.settings.data_dir, "blood"),
                                    ctx.catalogue.departments["blood"], ctx.settings.key_passphrase_bytes())
@@ -105,9 +125,11 @@ def run(n: int, postgres: bool, workers: int, batch_size: int) -> dict[str, obje
                 credentials = _sign_all(ctx, n, seed=7)
                 path = tmp / "bench.jsonl"
                 path.write_text("".join(json.dumps({"credential": c}) + "\n" for c in credentials))
+                cpu0 = _cpu_seconds()
                 t0 = time.perf_counter()
                 report = import_jsonl(ctx, path, batch_size=batch_size, workers=workers)
                 batched = n / (time.perf_counter() - t0)
+                cpu1 = _cpu_seconds()
                 assert report.imported == n, report
                 single_n = max(500, n // 5)
                 single_path = tmp / "single.jsonl"
@@ -122,6 +144,7 @@ def run(n: int, postgres: bool, workers: int, batch_size: int) -> dict[str, obje
                 result.update({
                     "database": "postgresql" if postgres else "sqlite",
                     "import_batched_per_s": round(batched, 1),
+                    "cpu_us_per_licence": {k: round((cpu1[k] - cpu0[k]) * 1e6 / n, 1) for k in cpu0},
                     "import_one_process_per_s": round(one_process, 1),
                     "one_process_sample": single_n,
                     "import_naive_per_s": round(_naive(ctx, naive_set), 1),

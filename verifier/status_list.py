@@ -50,6 +50,7 @@ __all__ = [
     "StatusListToken",
     "StatusReference",
     "encode_status_list_token",
+    "locate_entry",
     "parse_status_list_token",
     "status_reference",
 ]
@@ -72,6 +73,16 @@ MAX_URI_CHARS = 512
 LEEWAY_SECONDS = 60
 
 
+def locate_entry(idx: int, size: int, bits: int) -> tuple[int, int, int]:
+    """Where entry ``idx`` of a list of ``size`` entries of ``bits`` bits lies: (byte index, bit shift within the
+    byte, mask); the entry's value is ``(data[byte] >> shift) & mask`` (entries fill each byte from its least
+    significant bit, as the Token Status List draft specifies). ``IndexError`` outside the list."""
+    if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < size:
+        raise IndexError(f"index {idx!r} is outside the list (0..{size - 1})")
+    bit = idx * bits
+    return bit // 8, bit % 8, (1 << bits) - 1
+
+
 class StatusList:
     """A mutable status array of ``size`` entries of ``bits`` bits each (all VALID when new)."""
 
@@ -88,10 +99,7 @@ class StatusList:
         self.data = bytearray(data) if data is not None else bytearray(nbytes)
 
     def _locate(self, idx: int) -> tuple[int, int, int]:
-        if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < self.size:
-            raise IndexError(f"index {idx!r} is outside the list (0..{self.size - 1})")
-        bit = idx * self.bits
-        return bit // 8, bit % 8, (1 << self.bits) - 1
+        return locate_entry(idx, self.size, self.bits)
 
     def get(self, idx: int) -> int:
         byte, shift, mask = self._locate(idx)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import StatusAllocation, StatusListShard
@@ -20,6 +20,21 @@ def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> S
     if lock:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def entry_byte(session: Session, list_id: str, idx: int) -> tuple[int, int, int, bytes] | None:
+    """``(size, bits, length of data, the byte holding entry idx)`` of a list, reading that one byte (a list's
+    data is 256 KB; a status check needs one byte of it). The byte is located with the row's own ``bits``.
+    None when there is no such list. ``idx`` must be a non-negative int small enough for ``idx * 8`` to fit
+    in 32 bits (the caller checks)."""
+    row = session.execute(
+        select(StatusListShard.size, StatusListShard.bits, func.length(StatusListShard.data),
+               func.substr(StatusListShard.data, idx * StatusListShard.bits // 8 + 1, 1))
+        .where(StatusListShard.list_id == list_id)).first()
+    if row is None:
+        return None
+    size, bits, length, byte = row
+    return int(size), int(bits), int(length), bytes(byte or b"")
 
 
 def shard_version(session: Session, list_id: str) -> int | None:

@@ -33,6 +33,7 @@ from verifier.status_list import (
     StatusList,
     StatusReference,
     encode_status_list_token,
+    locate_entry,
 )
 
 from ..context import AppContext, SignedStatusToken
@@ -60,6 +61,8 @@ FILL_LIMIT = 0.5
 TTL_SECONDS = 300
 VALIDITY = timedelta(days=1)
 MAX_ALLOCATION = 1000
+#: Largest index a status check reads (far above LIST_SIZE; keeps the byte offset inside a 32-bit integer).
+MAX_INDEX = 1 << 28
 PATH = "/api/v1/status-lists/"
 ACTION_VALUES = {"revoke": STATUS_INVALID, "suspend": STATUS_SUSPENDED, "reinstate": STATUS_VALID}
 
@@ -214,26 +217,23 @@ class RegistryStatus:
     session: Session
     by_id: Callable[[str], str | None] | None = None
 
-    def __post_init__(self) -> None:
-        self._lists: dict[str, StatusList] = {}
-
     def lookup(self, uri: str, idx: int) -> str:
         list_id = _list_id_of(self.ctx, uri)
         if list_id is None:
             raise StatusUnavailable(f"{uri} is not a status list of this exchange")
-        bits = self._lists.get(list_id)
-        if bits is None:
-            shard = repository.shard_by_list_id(self.session, list_id)
-            if shard is None:
-                raise StatusUnavailable(f"status list {list_id} does not exist")
-            try:
-                bits = self._lists[list_id] = StatusList(shard.size, shard.bits, shard.data)
-            except ValueError as exc:
-                raise StatusUnavailable(f"status list {list_id} is unreadable") from exc
+        if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < MAX_INDEX:
+            raise StatusUnavailable(f"index {idx!r} is outside status list {list_id}")
+        found = repository.entry_byte(self.session, list_id, idx)  # one byte, not the 256 KB list
+        if found is None:
+            raise StatusUnavailable(f"status list {list_id} does not exist")
+        size, bits, length, byte = found
         try:
-            value = bits.get(idx)
+            _at, shift, mask = locate_entry(idx, size, bits)
         except IndexError as exc:
             raise StatusUnavailable(f"index {idx} is outside status list {list_id}") from exc
+        if length != (size * bits + 7) // 8 or len(byte) != 1:
+            raise StatusUnavailable(f"status list {list_id} is unreadable")
+        value = (byte[0] >> shift) & mask
         name = STATUS_NAMES.get(value)
         if name is None:
             raise StatusUnavailable(f"undefined status {value}")

@@ -220,3 +220,40 @@ def test_every_demo_licence_has_a_bound_entry(exchange: ExchangeEnv) -> None:
         licences = set(session.scalars(select(Licence.licence_id)))
         bound = set(session.scalars(select(StatusAllocation.subject).where(StatusAllocation.kind == "licence")))
     assert licences and licences <= bound
+
+
+def test_registry_status_reads_one_byte_and_agrees_with_the_whole_list(exchange: ExchangeEnv) -> None:
+    """The exchange's own status check reads the one byte that holds an entry; at every probed index, in
+    every value, it says what the whole list says, and outside the list or for another list it fails closed."""
+    from exchange.status import service as status_lists
+    from verifier.errors import StatusUnavailable
+    from verifier.status_list import STATUS_NAMES, StatusList
+
+    with exchange.session() as session, session.begin():
+        shard = session.scalars(select(StatusListShard).order_by(StatusListShard.id)).first()
+        assert shard is not None
+        list_id, size, saved = shard.list_id, shard.size, shard.data
+        probes = [0, 1, 2, 3, 4, 5, 7, 8, 1023, size // 2, size - 4, size - 1]
+        bits = StatusList(shard.size, shard.bits, shard.data)
+        for n, idx in enumerate(probes):
+            bits.set(idx, n % 4)  # 0 valid, 1 invalid, 2 suspended, 3 undefined
+        shard.data = bytes(bits.data)
+    uri = status_lists.list_uri(exchange.ctx, list_id)
+    try:
+        with exchange.session() as session:
+            source = status_lists.RegistryStatus(exchange.ctx, session)
+            for n, idx in enumerate(probes):
+                if n % 4 == 3:
+                    with pytest.raises(StatusUnavailable, match="undefined"):
+                        source.lookup(uri, idx)
+                else:
+                    assert source.lookup(uri, idx) == STATUS_NAMES[bits.get(idx)] == STATUS_NAMES[n % 4]
+            for idx in (size, size + 8, -1, 1 << 40):
+                with pytest.raises(StatusUnavailable, match="outside"):
+                    source.lookup(uri, idx)
+            with pytest.raises(StatusUnavailable, match="does not exist"):
+                source.lookup(status_lists.list_uri(exchange.ctx, "0" * 16), 0)
+    finally:
+        with exchange.session() as session, session.begin():
+            row = session.scalars(select(StatusListShard).where(StatusListShard.list_id == list_id)).one()
+            row.data = saved
