@@ -115,7 +115,8 @@ def _import_parallel(ctx: AppContext, digest: str, chunks: Iterator[list[tuple[i
                      report: ImportReport, rejects_path: Path, progress: Callable[[int, int], None] | None,
                      total: int) -> None:
     executor = ProcessPoolExecutor(max_workers=n_workers, mp_context=_worker_context(),
-                                   initializer=pool.init_worker, initargs=(ctx.settings.master_key_bytes(),))
+                                   initializer=pool.init_worker,
+                                   initargs=(ctx.settings.master_key_bytes(), os.getpid()))
     in_flight: deque[Future[pool.PreparedBatch]] = deque()
     try:
         for batch in chunks:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
@@ -65,12 +66,14 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_all(exchange: ExchangeEnv, t
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     engine = create_engine(exchange.settings.sqlalchemy_url)
     killed_at = 0
+    helpers: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
             with engine.connect() as conn:
                 done = conn.execute(text("select coalesce(max(lines_done), 0) from import_runs")).scalar() or 0
             if done >= n // 4:
+                helpers = psutil.Process(proc.pid).children(recursive=True)  # fork server and workers
                 os.kill(proc.pid, signal.SIGKILL)
                 killed_at = int(done)
                 break
@@ -80,6 +83,10 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_all(exchange: ExchangeEnv, t
         engine.dispose()
     assert 0 < killed_at < n, "import finished before it could be killed"
     assert proc.returncode == -signal.SIGKILL
+    # the verification processes end with the importer: none is left waiting for work
+    assert len(helpers) >= 2
+    _gone, alive = psutil.wait_procs(helpers, timeout=20)
+    assert not alive, [p.pid for p in alive]
     mid = exchange.count(Licence) - before
     assert killed_at <= mid < n
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
