@@ -14,10 +14,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
-import select
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +22,7 @@ from verifier.trust import TrustList
 
 from ..kit.crypto import DataProtector
 from ..kit.errors import ExchangeError, InvalidInput
+from ..kit.processes import exit_with
 from . import intake
 
 __all__ = ["MAX_LINE_BYTES", "PreparedBatch", "credential_of", "init_worker", "prepare_batch", "prepare_lines"]
@@ -48,38 +45,11 @@ _WORKER: dict[str, Any] = {}
 def init_worker(master_key: bytes, importer_pid: int) -> None:
     """Pool initializer: the catalogue and the data protector, once per worker process; the worker exits when
     the importing process ``importer_pid`` does, however it ended."""
-    _exit_with(importer_pid)
+    exit_with(importer_pid)
     _WORKER["catalogue"] = load_catalogue()
     _WORKER["protector"] = DataProtector(master_key)
     _WORKER["trust"] = {}
     gc.freeze()  # the catalogue and modules stay for the worker's life: keep them out of every collection
-
-
-def _exit_with(pid: int) -> None:
-    """End this process when process ``pid`` ends. A worker waits for work on a queue whose writing end it
-    holds too, so an importer killed with SIGKILL would otherwise leave its workers waiting for ever."""
-
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(pid)  # Linux ≥ 5.3: readable once the process has ended
-        except (AttributeError, OSError):
-            while _alive(pid):
-                time.sleep(1.0)
-        else:
-            select.select([fd], [], [])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="licex-import-parent-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _trust(raw: bytes) -> TrustList:

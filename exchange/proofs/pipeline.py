@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 
 from ..keyring import Keyring, SealKey
+from ..kit.processes import exit_with
 from .document import ProofDocument
 from .qr_payload import make_proof_qr
 from .render import render_proof_pdf
@@ -97,8 +98,9 @@ class _Sealers:
 _worker_sealers: _Sealers | None = None
 
 
-def _init_worker(data_dir: str, passphrase: bytes, warm: tuple[str, ...]) -> None:
+def _init_worker(data_dir: str, passphrase: bytes, warm: tuple[str, ...], owner_pid: int) -> None:
     global _worker_sealers
+    exit_with(owner_pid)  # a server killed with SIGKILL must not leave its proof workers behind
     _worker_sealers = _Sealers(Keyring(Path(data_dir), passphrase))
     from . import fonts
 
@@ -132,7 +134,7 @@ class ProofPipeline:
                 # forkserver: never fork a process that runs threads (uvicorn, the anyio threadpool)
                 mp = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=mp, initializer=_init_worker,
-                                                 initargs=self._init_args)
+                                                 initargs=(*self._init_args, os.getpid()))
             return self._pool
 
     def seal(self, job: SealJob) -> SealedPdf:
