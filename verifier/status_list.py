@@ -39,6 +39,7 @@ from verifier.jose import b64u_decode_strict, es256_verify, parse_compact_jws, p
 from verifier.trust import EKU_TRUST_LIST_SIGNING, TrustList
 
 __all__ = [
+    "ALLOWED_BITS",
     "MEDIA_TYPE",
     "STATUS_INVALID",
     "STATUS_NAMES",

@@ -20,11 +20,12 @@ def exit_with(pid: int) -> None:
     def watch() -> None:
         try:
             fd = os.pidfd_open(pid)  # Linux >= 5.3: readable once the process has ended
-        except (AttributeError, OSError):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll()
+        except (AttributeError, OSError, ValueError):
             while _alive(pid):
                 time.sleep(1.0)
-        else:
-            select.select([fd], [], [])
         os._exit(1)
 
     threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
@@ -33,8 +34,6 @@ def exit_with(pid: int) -> None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or the pid now belongs to another user's process
         return False
-    except PermissionError:
-        return True
     return True

@@ -78,9 +78,10 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
     department_id = str(meta.get("iss", ""))
     if pushing_department is not None and department_id != pushing_department:
         raise Forbidden("a department may push only licences it issued", code="DEPARTMENT_MISMATCH")
-    licence_type = catalogue.licence_type_by_code(str(meta.get("licence_type", "")))
-    if licence_type is None:
-        raise InvalidInput("unknown licence type", code="UNKNOWN_LICENCE_TYPE", field="licence_type")
+    try:
+        licence_type = catalogue.licence_type_by_code(str(meta.get("licence_type", "")))
+    except KeyError:
+        raise InvalidInput("unknown licence type", code="UNKNOWN_LICENCE_TYPE", field="licence_type") from None
     if department_id not in licence_type.issuing_departments:
         raise Forbidden(f"{department_id} may not issue {licence_type.key}", code="ISSUER_NOT_AUTHORISED")
     department = catalogue.departments.get(department_id)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
+
+from verifier.status_list import ALLOWED_BITS
 
 from .models import StatusAllocation, StatusListShard
 
@@ -27,9 +29,10 @@ def entry_byte(session: Session, list_id: str, idx: int) -> tuple[int, int, int,
     data is 256 KB; a status check needs one byte of it). The byte is located with the row's own ``bits``.
     None when there is no such list. ``idx`` must be a non-negative int small enough for ``idx * 8`` to fit
     in 32 bits (the caller checks)."""
+    sane = StatusListShard.bits.in_(ALLOWED_BITS)  # a corrupt width must not overflow the offset: no byte then
     row = session.execute(
         select(StatusListShard.size, StatusListShard.bits, func.length(StatusListShard.data),
-               func.substr(StatusListShard.data, idx * StatusListShard.bits // 8 + 1, 1))
+               case((sane, func.substr(StatusListShard.data, idx * StatusListShard.bits // 8 + 1, 1)), else_=None))
         .where(StatusListShard.list_id == list_id)).first()
     if row is None:
         return None

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from verifier.errors import StatusUnavailable
 from verifier.status_list import (
+    ALLOWED_BITS,
     STATUS_INVALID,
     STATUS_NAMES,
     STATUS_SUSPENDED,
@@ -227,6 +228,8 @@ class RegistryStatus:
         if found is None:
             raise StatusUnavailable(f"status list {list_id} does not exist")
         size, bits, length, byte = found
+        if bits not in ALLOWED_BITS:
+            raise StatusUnavailable(f"status list {list_id} is unreadable")
         try:
             _at, shift, mask = locate_entry(idx, size, bits)
         except IndexError as exc:

@@ -232,7 +232,7 @@ def test_registry_status_reads_one_byte_and_agrees_with_the_whole_list(exchange:
     with exchange.session() as session, session.begin():
         shard = session.scalars(select(StatusListShard).order_by(StatusListShard.id)).first()
         assert shard is not None
-        list_id, size, saved = shard.list_id, shard.size, shard.data
+        list_id, size, saved, saved_bits = shard.list_id, shard.size, shard.data, shard.bits
         probes = [0, 1, 2, 3, 4, 5, 7, 8, 1023, size // 2, size - 4, size - 1]
         bits = StatusList(shard.size, shard.bits, shard.data)
         for n, idx in enumerate(probes):
@@ -253,7 +253,12 @@ def test_registry_status_reads_one_byte_and_agrees_with_the_whole_list(exchange:
                     source.lookup(uri, idx)
             with pytest.raises(StatusUnavailable, match="does not exist"):
                 source.lookup(status_lists.list_uri(exchange.ctx, "0" * 16), 0)
+        for corrupt in (3, 1000, -2):  # a width no list has (and one that would overflow the byte offset)
+            with exchange.session() as session, session.begin():
+                session.scalars(select(StatusListShard).where(StatusListShard.list_id == list_id)).one().bits = corrupt
+            with exchange.session() as session, pytest.raises(StatusUnavailable, match="unreadable"):
+                status_lists.RegistryStatus(exchange.ctx, session).lookup(uri, (1 << 28) - 1)
     finally:
         with exchange.session() as session, session.begin():
             row = session.scalars(select(StatusListShard).where(StatusListShard.list_id == list_id)).one()
-            row.data = saved
+            row.data, row.bits = saved, saved_bits
