@@ -190,6 +190,7 @@ def pull(ctx: AppContext, session: Session, clerk: ClerkCaller, case_id: str) ->
     rows = _best_by_type(ctx, session, consent.holder_hash, list(permitted), holder_rows)
     trust = current_trust_list(ctx, session)
     status_of = status_lists.RegistryStatus(ctx, session, by_id=_status_source(rows))
+    status_of.prefetch("licence", [row.licence_id for row in rows.values()])  # one query for the pull's entries
     now = datetime.now(UTC)
     licences: list[dict[str, Any]] = []
     satisfied: dict[str, str] = {}

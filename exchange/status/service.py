@@ -218,13 +218,25 @@ class RegistryStatus:
     session: Session
     by_id: Callable[[str], str | None] | None = None
 
+    def __post_init__(self) -> None:
+        #: (list id, idx) -> (size, bits, length of data, the entry's byte), read ahead by :meth:`prefetch`
+        self._read: dict[tuple[str, int], tuple[int, int, int, bytes]] = {}
+
+    def prefetch(self, kind: str, subjects: list[str]) -> None:
+        """Read the entries allocated to these tokens in one query, ahead of their lookups. A lookup still
+        asks for the (list, index) its token carries; an entry not read here is read on its own."""
+        for list_id, idx, size, bits, length, byte in repository.entry_bytes_for(self.session, kind, subjects):
+            self._read[(list_id, idx)] = (size, bits, length, byte)
+
     def lookup(self, uri: str, idx: int) -> str:
         list_id = _list_id_of(self.ctx, uri)
         if list_id is None:
             raise StatusUnavailable(f"{uri} is not a status list of this exchange")
         if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < MAX_INDEX:
             raise StatusUnavailable(f"index {idx!r} is outside status list {list_id}")
-        found = repository.entry_byte(self.session, list_id, idx)  # one byte, not the 256 KB list
+        found = self._read.get((list_id, idx))
+        if found is None:
+            found = repository.entry_byte(self.session, list_id, idx)  # one byte, not the 256 KB list
         if found is None:
             raise StatusUnavailable(f"status list {list_id} does not exist")
         size, bits, length, byte = found

@@ -262,3 +262,37 @@ def test_registry_status_reads_one_byte_and_agrees_with_the_whole_list(exchange:
         with exchange.session() as session, session.begin():
             row = session.scalars(select(StatusListShard).where(StatusListShard.list_id == list_id)).one()
             row.data, row.bits = saved, saved_bits
+
+
+def test_prefetched_entries_answer_without_another_query(exchange: ExchangeEnv) -> None:
+    """A counter pull reads all its licences' entries in one query; each lookup then answers what a lookup of
+    its own would, without touching the database, and a token not read ahead is still read on its own."""
+    from sqlalchemy import event
+
+    from exchange.models import Licence
+    from exchange.status import service as status_lists
+
+    with exchange.session() as session:
+        ids = list(session.scalars(select(Licence.licence_id).order_by(Licence.licence_id).limit(8)))
+        entries = session.execute(
+            select(StatusAllocation.subject, StatusListShard.list_id, StatusAllocation.idx)
+            .join(StatusListShard, StatusListShard.id == StatusAllocation.list_pk)
+            .where(StatusAllocation.kind == "licence", StatusAllocation.subject.in_(ids))).all()
+        assert len(entries) == len(ids) == 8
+        alone = status_lists.RegistryStatus(exchange.ctx, session)
+        expected = {s: alone.lookup(status_lists.list_uri(exchange.ctx, lid), idx) for s, lid, idx in entries}
+        ahead = status_lists.RegistryStatus(exchange.ctx, session)
+        ahead.prefetch("licence", ids[:6])
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            got = {s: ahead.lookup(status_lists.list_uri(exchange.ctx, lid), idx) for s, lid, idx in entries}
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert got == expected
+    assert len(statements) == 2  # only the two tokens that were not read ahead
