@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Licence, LicenceStatusEvent
@@ -21,11 +21,15 @@ def existing_ids(session: Session, licence_ids: Collection[str]) -> dict[str, st
     return {lid: digest for lid, digest in rows}
 
 
+_FOR_HOLDER = (select(Licence).where(Licence.holder_hash == bindparam("holder_hash"))
+               .order_by(Licence.type_code, Licence.issued_on.desc()))  # built once (the counter pull's path)
+_FOR_HOLDER_OF_TYPES = _FOR_HOLDER.where(Licence.type_code.in_(bindparam("type_codes", expanding=True)))
+
+
 def for_holder(session: Session, holder_hash: str, *, type_codes: Collection[str] | None = None) -> list[Licence]:
-    stmt = select(Licence).where(Licence.holder_hash == holder_hash)
-    if type_codes is not None:
-        stmt = stmt.where(Licence.type_code.in_(list(type_codes)))
-    return list(session.scalars(stmt.order_by(Licence.type_code, Licence.issued_on.desc())))
+    if type_codes is None:
+        return list(session.scalars(_FOR_HOLDER, {"holder_hash": holder_hash}))
+    return list(session.scalars(_FOR_HOLDER_OF_TYPES, {"holder_hash": holder_hash, "type_codes": list(type_codes)}))
 
 
 def count(session: Session) -> int:

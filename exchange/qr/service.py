@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import segno
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from schemas import qrtoken
@@ -36,6 +36,10 @@ from ..kit.nonces import consume_nonce
 from ..models import QrGrant
 
 MAX_TTL_S: Final = 60
+# Built once (every QR and scan runs them; building a statement per call costs more CPU than running it).
+_DELETE_EXPIRED_GRANTS = delete(QrGrant).where(QrGrant.holder_hash == bindparam("holder_hash"),
+                                               QrGrant.expires_at < bindparam("now"))
+_GRANT_BY_HASH = select(QrGrant).where(QrGrant.token_hash == bindparam("token_hash"))
 #: A fixed mask skips segno's mask search (the slow part of making a QR); any mask is valid for a reader.
 QR_MASK: Final = 2
 
@@ -94,7 +98,7 @@ def mint(ctx: AppContext, session: Session, *, holder_hash: str, session_jti: st
     token = QrToken(KIND_COUNTER, token_id, expires, _tag(_mac_key(ctx), KIND_COUNTER, token_id, expires))
     text = qrtoken.encode(token)
     expires_at = datetime.fromtimestamp(expires, UTC)
-    session.execute(delete(QrGrant).where(QrGrant.holder_hash == holder_hash, QrGrant.expires_at < now))
+    session.execute(_DELETE_EXPIRED_GRANTS, {"holder_hash": holder_hash, "now": now})
     session.add(QrGrant(token_hash=_token_hash(token_id), holder_hash=holder_hash, session_jti=session_jti[:64],
                         expires_at=expires_at, created_at=now))
     session.flush()
@@ -110,7 +114,7 @@ def redeem(ctx: AppContext, session: Session, text: str, *, now: datetime | None
     except QrTokenError as exc:
         raise QrRefused(InvalidInput(f"not a dynamic QR of this exchange ({exc.code})", code="QR_MALFORMED",
                                      field="qr_text"), None) from exc
-    grant = session.scalars(select(QrGrant).where(QrGrant.token_hash == _token_hash(token.token_id))).first()
+    grant = session.scalars(_GRANT_BY_HASH, {"token_hash": _token_hash(token.token_id)}).first()
     holder = grant.holder_hash if grant is not None else None
     expected = _tag(_mac_key(ctx), token.kind, token.token_id, token.expires_at)
     if not hmac.compare_digest(expected, token.mac):
