@@ -49,6 +49,8 @@ from typing import Any
 
 import httpx
 
+from bench.cpu import postgres_seconds, process_seconds
+
 BENCH_MATTER = "bench_five_licences"
 BENCH_TYPES = ("resident_id_card", "household_register", "social_security_card", "marriage_certificate",
                "driving_licence")
@@ -126,17 +128,9 @@ def _cpu_seconds(server: subprocess.Popen[bytes]) -> dict[str, float]:
     processes on this machine: the split that says which of them bounds a run."""
     import psutil
 
-    def used(proc: psutil.Process) -> float:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(t.user + t.system)
-
     root = psutil.Process(server.pid)
-    postgres = [p for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith("postgres")]
-    return {"server": sum(used(p) for p in [root, *root.children(recursive=True)]),
-            "client": used(psutil.Process()), "postgres": sum(used(p) for p in postgres)}
+    return {"server": sum(process_seconds(p) for p in [root, *root.children(recursive=True)]),
+            "client": process_seconds(psutil.Process()), "postgres": postgres_seconds()}
 
 
 def _measured(server: subprocess.Popen[bytes], run: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:

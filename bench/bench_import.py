@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from bench.cpu import machine_busy_seconds, postgres_seconds, process_seconds
 from exchange.config import Settings
 from exchange.context import AppContext
 from exchange.licences import service
@@ -65,17 +66,8 @@ def _cpu_seconds() -> dict[str, float]:
     time of every CPU: the verification workers, forked from a fork server, are counted there)."""
     import psutil
 
-    def used(proc: psutil.Process) -> float:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(t.user + t.system)
-
-    machine = psutil.cpu_times()
-    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-    postgres = [p for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith("postgres")]
-    return {"importer": used(psutil.Process()), "postgres": sum(used(p) for p in postgres), "machine_busy": busy}
+    return {"importer": process_seconds(psutil.Process()), "postgres": postgres_seconds(),
+            "machine_busy": machine_busy_seconds()}
 
 
 def _raw_verify_rate(ctx: AppContext, credentials: list[str]) -> float:
