@@ -105,7 +105,9 @@ def import_jsonl(ctx: AppContext, path: Path, *, batch_size: int = 500,
 
 def _worker_context() -> multiprocessing.context.BaseContext:
     """Worker processes forked from a fork server: the server starts fresh (it shares none of this process's
-    database sockets), imports the verification module once, and forks each worker from itself."""
+    database sockets), imports the verification module once, and forks each worker from itself. The fork
+    server is one per process: if an earlier pool already started it, the preload list is not applied again
+    and each worker imports the module itself (slower to start, same result)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", pool.__name__])
     return context

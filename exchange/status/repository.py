@@ -25,8 +25,9 @@ def shard_by_list_id(session: Session, list_id: str, *, lock: bool = False) -> S
 
 
 def _byte_of(idx: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bytes | None]:
-    """The byte of ``data`` that holds entry ``idx``, located with the row's own ``bits``; NULL for a width no
-    list has (a corrupt width must not overflow the offset)."""
+    """The byte of ``data`` that holds entry ``idx``, located with the row's own ``bits`` — the SQL form of the
+    byte index of :func:`verifier.status_list.locate_entry` (tests compare the two); NULL for a width no list
+    has (a corrupt width must not overflow the offset)."""
     return case((StatusListShard.bits.in_(ALLOWED_BITS),
                  func.substr(StatusListShard.data, idx * StatusListShard.bits // 8 + 1, 1)), else_=None)
 
