@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
-from ..kit.db import utcnow
+from ..kit.db import table_of, utcnow
 from ..kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..usage import service as usage
 from ..usage.service import Actor
@@ -32,6 +33,9 @@ CONTEXT_PREFIX: Final = "licex/archive/"
 MATERIAL_TYPE_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 ITEM_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 CITIZEN: Final = Actor("citizen", "本人")
+_EVIDENCE_ORIGINS: Final = {"application/dc+sd-jwt": "presentation", "application/pdf": "proof",
+                            "application/jwt": "check"}
+_INSERT_ITEMS = insert(table_of(ArchiveItem))
 
 
 @dataclass(frozen=True)
@@ -70,23 +74,31 @@ def _title(title: str | None, material_type: str) -> str:
     return t
 
 
-def _store(ctx: AppContext, session: Session, *, holder_hash: str, material_type: str, title: str,
-           media_type: str, data: bytes, origin: str, uploaded_by: Actor, case_id: str | None,
-           matter_key: str | None, accepted_by: Actor | None = None, retain: bool = False, flush: bool = True
-           ) -> ArchiveItem:
+def _values(ctx: AppContext, *, holder_hash: str, material_type: str, title: str, media_type: str, data: bytes,
+            origin: str, uploaded_by: Actor, case_id: str | None, matter_key: str | None,
+            accepted_by: Actor | None = None, retain: bool = False) -> dict[str, Any]:
+    """A new item's column values: the content encrypted under a context bound to its fresh id."""
     item_id = secrets.token_hex(16)
     now = utcnow()
-    item = ArchiveItem(
-        id=item_id, holder_hash=holder_hash, material_type=material_type, title=title, media_type=media_type,
-        size=len(data), digest=hashlib.sha256(data).hexdigest(),
-        content_enc=ctx.protector.encrypt(data, CONTEXT_PREFIX + item_id), origin=origin,
-        source_case=case_id, source_matter=matter_key, uploaded_by=_actor_text(uploaded_by),
-        accepted_by=_actor_text(accepted_by) if accepted_by else None, accepted_at=now if accepted_by else None,
-        created_at=now,
-        retain_until=now + timedelta(days=ctx.settings.archive_case_retention_days) if retain else None)
+    return {
+        "id": item_id, "holder_hash": holder_hash, "material_type": material_type, "title": title,
+        "media_type": media_type, "size": len(data), "digest": hashlib.sha256(data).hexdigest(),
+        "content_enc": ctx.protector.encrypt(data, CONTEXT_PREFIX + item_id), "origin": origin,
+        "source_case": case_id, "source_matter": matter_key, "uploaded_by": _actor_text(uploaded_by),
+        "accepted_by": _actor_text(accepted_by) if accepted_by else None,
+        "accepted_at": now if accepted_by else None, "created_at": now,
+        "retain_until": now + timedelta(days=ctx.settings.archive_case_retention_days) if retain else None,
+        "deleted_at": None}
+
+
+def _store(ctx: AppContext, session: Session, *, holder_hash: str, material_type: str, title: str,
+           media_type: str, data: bytes, origin: str, uploaded_by: Actor, case_id: str | None,
+           matter_key: str | None, accepted_by: Actor | None = None, retain: bool = False) -> ArchiveItem:
+    item = ArchiveItem(**_values(ctx, holder_hash=holder_hash, material_type=material_type, title=title,
+                                 media_type=media_type, data=data, origin=origin, uploaded_by=uploaded_by,
+                                 case_id=case_id, matter_key=matter_key, accepted_by=accepted_by, retain=retain))
     session.add(item)
-    if flush:
-        session.flush()
+    session.flush()
     return item
 
 
@@ -204,17 +216,13 @@ def replace_case_evidence(ctx: AppContext, session: Session, *, holder_hash: str
             if old.origin != "upload" and old.holder_hash == holder_hash:
                 session.delete(old)
         session.flush()
-    ids = []
-    for material_type, title, media_type, data in materials:
-        origin = {"application/dc+sd-jwt": "presentation", "application/pdf": "proof",
-                  "application/jwt": "check"}.get(media_type, "record")
-        item = _store(ctx, session, holder_hash=holder_hash, material_type=_check_type(material_type),
-                      title=title[:120], media_type=media_type, data=data, origin=origin,
-                      uploaded_by=clerk, case_id=case_id, matter_key=matter_key, accepted_by=clerk, retain=True,
-                      flush=False)
-        ids.append(item.id)
-    session.flush()  # the items in one multi-row insert
-    return ids
+    rows = [_values(ctx, holder_hash=holder_hash, material_type=_check_type(material_type), title=title[:120],
+                    media_type=media_type, data=data, origin=_EVIDENCE_ORIGINS.get(media_type, "record"),
+                    uploaded_by=clerk, case_id=case_id, matter_key=matter_key, accepted_by=clerk, retain=True)
+            for material_type, title, media_type, data in materials]
+    if rows:  # one Core insert (multi-row on PostgreSQL): an ORM flush costs several times its CPU
+        session.execute(_INSERT_ITEMS, rows)
+    return [row["id"] for row in rows]
 
 
 def file_case(ctx: AppContext, session: Session, *, holder_hash: str, case_id: str, matter_key: str,

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
@@ -71,7 +71,13 @@ class ClerkCaller:
                 "role": self.role, "department": self.department_id}
 
 
-def _caller(row: Clerk) -> ClerkCaller:
+# Every clerk request reads its account: a Core select of the caller's columns, built once (an ORM ``get`` costs
+# about twice the CPU of this statement).
+_CALLER = (select(Clerk.id, Clerk.username, Clerk.display_name, Clerk.role, Clerk.hall, Clerk.window,
+                  Clerk.department_id, Clerk.active).where(Clerk.id == bindparam("id")))
+
+
+def _caller(row: Clerk | Row[int, str, str, str, str, str, str | None, bool]) -> ClerkCaller:
     return ClerkCaller(row.id, row.username, row.display_name, row.role, row.hall, row.window, row.department_id)
 
 
@@ -97,7 +103,7 @@ def require_clerk(ctx: Ctx, session: DbSession,
         clerk_id = int(str(claims.get("sub")))
     except ValueError as exc:
         raise Unauthenticated("token invalid", code="TOKEN_INVALID") from exc
-    row = session.get(Clerk, clerk_id)
+    row = session.connection().execute(_CALLER, {"id": clerk_id}).first()
     if row is None or not row.active or row.username != claims.get("usr"):
         raise Unauthenticated("the clerk account is not active", code="TOKEN_INVALID")
     return _caller(row)

@@ -81,20 +81,18 @@ def scan(ctx: AppContext, session: Session, clerk: ClerkCaller, matter_key: str,
         raise refuse(session, refused.error, holder_hash=refused.holder_hash, action="scan_refused",
                      actor=actor(clerk), matter_key=matter.key, subject={"code": code}) from None
     now = datetime.now(UTC)
-    case = CounterCase(id=secrets.token_hex(16), clerk_id=clerk.id, matter_key=matter.key,
-                       holder_hash=redeemed.holder_hash, status="open", created_at=now)
-    session.add(case)
-    session.flush()
-    consent = consents.new_consent(ctx, consent_id=secrets.token_hex(16), case_id=case.id,
+    case_id = repository.add_case(session, clerk_id=clerk.id, matter_key=matter.key,
+                                  holder_hash=redeemed.holder_hash, now=now)
+    consent = consents.new_consent(ctx, consent_id=secrets.token_hex(16), case_id=case_id,
                                    holder_hash=redeemed.holder_hash, clerk_id=clerk.id, matter=matter, now=now)
     session.add(consent)
     session.flush()
-    subject = {"case_id": case.id, "consent_id": consent.id}
+    subject = {"case_id": case_id, "consent_id": consent.id}
     usage.record_many(session, [
         usage.Event(redeemed.holder_hash, "counter_scan", actor(clerk), matter_key=matter.key, subject=subject),
         usage.Event(redeemed.holder_hash, "consent_requested", actor(clerk), matter_key=matter.key,
                     subject={**subject, "licences": sorted(consent.requested)})])
-    return {"case_id": case.id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
+    return {"case_id": case_id, "consent_id": consent.id, "status": "pending", "matter": matter.key,
             "matter_name": matter.name, "expires_at": consent.expires_at.isoformat(),
             "requested": consents.licences_view(ctx.catalogue, consent.requested),
             "uses": consents.uses_for(ctx.catalogue, matter)}

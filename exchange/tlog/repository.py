@@ -5,22 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..kit.db import table_of
 from .models import LogCheckpoint, LogCosignature, LogEntry, LogState, LogTile
 
 STATE_ID = 1
+# A Core insert, built once: every use of a citizen's data appends here, and an ORM flush costs several times the
+# CPU of the statement it sends. ``sort_by_parameter_order``: the ids come back in the order of the rows given.
+_INSERT_ENTRIES = insert(table_of(LogEntry)).returning(table_of(LogEntry).c.id, sort_by_parameter_order=True)
 
 
-def add_entries(session: Session, leaf_inputs: Sequence[bytes]) -> list[LogEntry]:
-    """Insert the entries in one flush: one multi-row ``INSERT … RETURNING id`` on PostgreSQL (SQLAlchemy keeps the
-    ids in insertion order); SQLite, without an order-preserving multi-row form in SQLAlchemy, takes a statement
-    per row."""
-    entries = [LogEntry(leaf_input=leaf) for leaf in leaf_inputs]
-    session.add_all(entries)
-    session.flush()
-    return entries
+def add_entries(session: Session, leaf_inputs: Sequence[bytes]) -> list[int]:
+    """Insert the entries; their ids, in the given order. One multi-row ``INSERT … RETURNING`` on PostgreSQL
+    (SQLAlchemy's insertmanyvalues), whatever their number."""
+    if not leaf_inputs:
+        return []
+    return list(session.execute(_INSERT_ENTRIES, [{"leaf_input": leaf} for leaf in leaf_inputs]).scalars())
 
 
 def entries_by_id(session: Session, ids: Sequence[int]) -> dict[int, LogEntry]:

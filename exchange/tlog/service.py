@@ -44,7 +44,7 @@ def append_many(session: Session, leaf_inputs: Sequence[bytes]) -> list[int]:
     for leaf_input in leaf_inputs:
         if not 1 <= len(leaf_input) <= MAX_LEAF_BYTES:
             raise ValueError("a log entry is 1–1024 bytes")
-    return [entry.id for entry in repo.add_entries(session, leaf_inputs)]
+    return repo.add_entries(session, leaf_inputs)
 
 
 def positions(session: Session, entry_ids: list[int]) -> dict[int, LogPosition]:
