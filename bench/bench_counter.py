@@ -50,6 +50,7 @@ from typing import Any
 import httpx
 
 from bench.cpu import postgres_seconds, process_seconds
+from exchange.cli import KEEP_ALIVE_S
 
 BENCH_MATTER = "bench_five_licences"
 BENCH_TYPES = ("resident_id_card", "household_register", "social_security_card", "marriage_certificate",
@@ -153,7 +154,8 @@ def _start(env: dict[str, str], workers: int, naive: bool) -> tuple[subprocess.P
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_counter:make_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+         "--timeout-keep-alive", str(KEEP_ALIVE_S)],
         cwd=ROOT, env={**env, "LICEX_BENCH_NAIVE": "1" if naive else "0"}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -105,6 +105,12 @@ def _urls(base: str) -> dict[str, str]:
             "api_docs": f"{base}/docs", "openapi": f"{base}/openapi.json", "trust_list": f"{base}/api/v1/trust-list"}
 
 
+#: Idle keep-alive connections stay open this long: longer than a client's or balancer's idle limit (httpx 5 s,
+#: HAProxy's ``timeout client`` 60 s), so the client, not the server, closes them. With uvicorn's 5 s, equal to
+#: httpx's, a request sent on a connection the server was closing failed with a read error now and then.
+KEEP_ALIVE_S = 75
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
@@ -125,9 +131,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         os.environ.update({"LICEX_DATA_DIR": str(settings.data_dir), "LICEX_DEMO": str(settings.demo).lower(),
                            "LICEX_PUBLIC_BASE_URL": settings.public_base_url})
         uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False)
+                    log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_S)
 
 
 @app.command()
