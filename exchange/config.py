@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     rate_public_client: str = "120/minute;3000/hour"  # /verify/check and /v/{id} per client address
     rate_status_allocation: str = "600/minute"  # status-entry allocation requests per department
     rate_status_entries: str = "200000/hour;1000000/day"  # status entries reserved per department (1 M = a shard)
+    db_pool_size: int = Field(default=20, ge=1, le=500, description=(
+        "PostgreSQL connections each server process keeps open (plus up to as many again under bursts): at least "
+        "the requests one process runs at once, or connections are opened and closed per request"))
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines with request ids (``licex serve`` turns it on)
 

@@ -115,7 +115,7 @@ class AppContext:
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = engine or make_engine(settings.sqlalchemy_url)
+        engine = engine or make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
         master = settings.master_key_bytes()
         return cls(
             settings=settings,
