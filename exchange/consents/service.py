@@ -170,9 +170,9 @@ def decide(ctx: AppContext, session: Session, holder_hash: str, consent_id: str,
         raise Conflict("the request has expired; ask the counter to scan again", code="CONSENT_EXPIRED")
     if state != "pending":
         raise Conflict(f"the request was already {state}", code="CONSENT_NOT_PENDING")
-    consent.status = "approved" if decision == "approve" else "declined"
-    consent.decided_at = now
-    session.flush()
+    if not repository.transition(session, consent, from_=("pending",),
+                                 to="approved" if decision == "approve" else "declined", now=now):
+        raise Conflict("the request was decided or withdrawn meanwhile", code="CONSENT_NOT_PENDING")
     usage.record(session, holder_hash, "consent_approved" if decision == "approve" else "consent_declined",
                  CITIZEN, matter_key=consent.matter_key, subject=_subject(consent))
     matter = ctx.catalogue.matters.get(consent.matter_key)
@@ -192,9 +192,8 @@ def withdraw(ctx: AppContext, session: Session, holder_hash: str, consent_id: st
     state = effective_status(consent, now)
     if state not in ("pending", "approved"):
         raise Conflict(f"the consent is {state}; nothing to withdraw", code="CONSENT_NOT_ACTIVE")
-    consent.status = "withdrawn"
-    consent.decided_at = now
-    session.flush()
+    if not repository.transition(session, consent, from_=(state,), to="withdrawn", now=now):
+        raise Conflict("the consent changed meanwhile; reload it", code="CONSENT_NOT_ACTIVE")
     usage.record(session, holder_hash, "consent_withdrawn", CITIZEN, matter_key=consent.matter_key,
                  subject=_subject(consent))
     clerk = repository.clerks_by_id(session, {consent.clerk_id}).get(consent.clerk_id)

@@ -8,9 +8,12 @@ import stat
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from exchange.consents import service as consents
 from exchange.counter.provision import DEMO_CLERKS_FILE
+from exchange.kit.errors import Conflict
 from exchange.models import Consent, UsageEntry
 from exchange.qr import service as qr_service
 from exchange.status.service import RegistryStatus
@@ -190,6 +193,29 @@ def test_withdrawn_declined_pending_and_expired_consents_yield_403(exchange: Exc
     assert reasons[expired["case_id"]] == "CONSENT_EXPIRED"
     actions = [u["action"] for u in usage(exchange, citizen)]
     assert "consent_withdrawn" in actions and "consent_declined" in actions
+
+
+def test_racing_decisions_change_a_consent_once(exchange: ExchangeEnv) -> None:
+    """Two decisions on one consent (approve on the phone, decline on a kiosk) that both read it as pending:
+    the second one finds the row already decided, changes nothing and logs nothing."""
+    citizen, clerk = citizen_token(exchange), clerk_token(exchange)
+    case = scan(exchange, clerk, citizen)
+    holder = exchange.ctx.protector.holder_hash(exchange.records.citizens[PERSONA_A].id_number)
+    with exchange.session() as late:
+        stale = late.get(Consent, case["consent_id"])  # read as pending before the other decision lands
+        assert stale is not None and stale.status == "pending"
+        assert decide(exchange, citizen, case["consent_id"], "approve").status_code == 200
+        with pytest.raises(Conflict) as lost:
+            consents.decide(exchange.ctx, late, holder, case["consent_id"], "decline")
+        assert lost.value.code == "CONSENT_NOT_PENDING"
+        late.rollback()
+    with exchange.session() as s:
+        row = s.get(Consent, case["consent_id"])
+        assert row is not None and row.status == "approved"
+    decisions = [u["action"] for u in usage(exchange, citizen)
+                 if u["subject"].get("consent_id") == case["consent_id"] and u["action"].startswith("consent_")]
+    assert sorted(decisions) == ["consent_approved", "consent_requested"]
+    assert _pull(exchange, clerk, case["case_id"]).status_code == 200
 
 
 def test_counter_cannot_receive_anything_outside_matter_and_consent(exchange: ExchangeEnv) -> None:
