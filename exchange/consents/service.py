@@ -192,7 +192,7 @@ def withdraw(ctx: AppContext, session: Session, holder_hash: str, consent_id: st
     state = effective_status(consent, now)
     if state not in ("pending", "approved"):
         raise Conflict(f"the consent is {state}; nothing to withdraw", code="CONSENT_NOT_ACTIVE")
-    if not repository.transition(session, consent, from_=(state,), to="withdrawn", now=now):
+    if not repository.transition(session, consent, from_=("pending", "approved"), to="withdrawn", now=now):
         raise Conflict("the consent changed meanwhile; reload it", code="CONSENT_NOT_ACTIVE")
     usage.record(session, holder_hash, "consent_withdrawn", CITIZEN, matter_key=consent.matter_key,
                  subject=_subject(consent))

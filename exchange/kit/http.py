@@ -118,12 +118,6 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("internal error (%s)", type(exc).__name__)
         return JSONResponse(error_body("INTERNAL_ERROR", "internal error"), status_code=500)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # anything no handler above knows: the unit of work rolled back; the client gets the JSON error shape (the
-        # server re-raises it after this answer, so its traceback is logged once, without statement parameters)
-        return JSONResponse(error_body("INTERNAL_ERROR", "internal error"), status_code=500)
-
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [

@@ -39,8 +39,8 @@ def append(session: Session, leaf_input: bytes) -> int:
 
 
 def append_many(session: Session, leaf_inputs: Sequence[bytes]) -> list[int]:
-    """:func:`append` for several leaf inputs in one flush (one statement on PostgreSQL); entry ids in the given
-    order."""
+    """:func:`append` for several leaf inputs in one insert (one statement on PostgreSQL, one per row on
+    SQLite); entry ids in the given order."""
     for leaf_input in leaf_inputs:
         if not 1 <= len(leaf_input) <= MAX_LEAF_BYTES:
             raise ValueError("a log entry is 1–1024 bytes")

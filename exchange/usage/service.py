@@ -1,6 +1,6 @@
 """Appending to and reading the usage log (用证记录).
 
-:func:`record` (one event) and :func:`record_many` (a request's events, in order; two Core inserts)
+:func:`record` (one event) and :func:`record_many` (a request's events, in order; two inserts on PostgreSQL)
 are the append functions every feature calls for a use of a citizen's data. Each event is written with a fresh
 32-byte salt, and its commitment — SHA-256(``licex-usage/v1\\n`` ‖ salt ‖ canonical event), see
 :mod:`verifier.tlog.events` — goes to the transparency log (``exchange.tlog``) in the caller's transaction.
@@ -99,7 +99,7 @@ def record(session: Session, holder_hash: str, action: str, actor: Actor, *, out
 
 def record_many(session: Session, events: Sequence[Event]) -> list[Recorded]:
     """:func:`record` for several events, in order: one insert of the commitments (into the transparency log)
-    and one of the entries, whatever their number (multi-row on PostgreSQL)."""
+    and one of the entries, whatever their number (multi-row on PostgreSQL; a statement per row on SQLite)."""
     for event in events:
         if event.action not in ACTIONS:
             raise ValueError(f"unknown usage action {event.action}")
