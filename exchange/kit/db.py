@@ -63,7 +63,7 @@ def make_engine(url: str, *, pool_size: int = 20, **kwargs: Any) -> Engine:
     burst; a request waits at most 10 s for one. Measured (16 counters on one process, pool of 10): about one
     connection opened and closed per 4 counter flows, each a PostgreSQL backend started and stopped; a pool of
     24 opened none."""
-    # a failed statement's message never carries its parameters (hashes, ciphertexts, a holder's data) into logs
+    # a failed statement's message leaves out SQLAlchemy's listing of its parameters (docs/hardening.md: faults)
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)

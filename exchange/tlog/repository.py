@@ -19,7 +19,7 @@ _INSERT_ENTRIES = insert(table_of(LogEntry)).returning(table_of(LogEntry).c.id, 
 
 def add_entries(session: Session, leaf_inputs: Sequence[bytes]) -> list[int]:
     """Insert the entries; their ids, in the given order. One multi-row ``INSERT … RETURNING`` on PostgreSQL
-    (SQLAlchemy's insertmanyvalues), whatever their number."""
+    (SQLAlchemy's insertmanyvalues), whatever their number; a statement per row on SQLite."""
     if not leaf_inputs:
         return []
     return list(session.execute(_INSERT_ENTRIES, [{"leaf_input": leaf} for leaf in leaf_inputs]).scalars())
