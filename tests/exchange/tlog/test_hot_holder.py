@@ -49,12 +49,16 @@ def test_hot_holder_16_counters_postgres(tmp_path: Path) -> None:
         provision(settings, demo=True, citizens=16, seed=2024)
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("LICEX_")},
                "LICEX_DATABASE_URL": url, "LICEX_LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen([LICEX, "serve", "--data-dir", str(data), "--port", str(port), "--workers", "2"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # the server's log goes to a file: a pipe nobody reads fills up when requests fail, and then the server
+        # blocks on its next log line and the test hangs instead of failing
+        log_path = tmp_path / "server.log"
+        with log_path.open("w") as log:
+            server = subprocess.Popen([LICEX, "serve", "--data-dir", str(data), "--port", str(port), "--workers",
+                                       "2"], env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
         ctx = AppContext.build(settings)
         try:
-            _wait(base, server)
-            _run(ctx, base, data)
+            _wait(base, server, log_path)
+            _run(ctx, base, data, log_path)
         finally:
             server.terminate()
             try:
@@ -64,10 +68,10 @@ def test_hot_holder_16_counters_postgres(tmp_path: Path) -> None:
             ctx.close()
 
 
-def _wait(base: str, server: subprocess.Popen[str]) -> None:
+def _wait(base: str, server: subprocess.Popen[str], log_path: Path) -> None:
     for _ in range(300):
         if server.poll() is not None:
-            pytest.fail(f"server exited: {server.stderr.read() if server.stderr else ''}")
+            pytest.fail(f"server exited: {log_path.read_text()[-4000:]}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
@@ -77,7 +81,7 @@ def _wait(base: str, server: subprocess.Popen[str]) -> None:
     pytest.fail("server did not start")
 
 
-def _run(ctx: AppContext, base: str, data: Path) -> None:
+def _run(ctx: AppContext, base: str, data: Path, log_path: Path) -> None:
     from exchange.auth.citizen import encrypt_id, issue_session
 
     person = SystemOfRecord.generate(seed=2024, citizens=16).citizens[0].id_number
@@ -121,7 +125,7 @@ def _run(ctx: AppContext, base: str, data: Path) -> None:
         t.join()
     print(f"hot holder: {dict(statuses)}")
     errors = {k: v for k, v in statuses.items() if not k.endswith(" 200")}
-    assert errors == {}, statuses
+    assert errors == {}, (statuses, log_path.read_text()[-4000:])
     assert statuses["pull 200"] == COUNTERS * ROUNDS
     # every event (4 per flow: scan, consent requested, approved, pull) is logged and, within a few sequencer
     # ticks, included under a signed checkpoint
