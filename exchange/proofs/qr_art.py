@@ -21,11 +21,12 @@ import segno
 from reportlab.pdfgen.canvas import Canvas
 from segno import consts
 
+from ..kit.qrdraw import dark_runs
+
 QUIET_ZONE = 4
 DEFAULT_MASK = 0  # any fixed mask decodes; skipping mask scoring saves 5-25 ms per symbol
 #: the longest QR-alphanumeric tail (ISO/IEC 18004 table 5) worth a segment of its own
 _ALNUM_TAIL = re.compile(r"[0-9A-Z $%*+\-./:]{24,}\Z")
-_DARK = re.compile(rb"\x01+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def qr_matrix(text: str, *, mask: int | None = DEFAULT_MASK, error: str = "m") -
     content = segments(text)
     qr = segno.make_qr(content, error=error, mask=mask, boost_error=False)  # type: ignore[arg-type]  # segments
     matrix = qr.matrix  # rows of 0/1 bytes
-    runs = [(r, m.start(), m.end() - m.start()) for r, row in enumerate(matrix) for m in _DARK.finditer(row)]
+    runs = dark_runs(matrix)
     mode = str(qr.mode) if isinstance(content, str) else "byte+alphanumeric"
     return QrMatrix(version=int(qr.version), size=len(matrix), runs=tuple(runs), mode=mode)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from schemas import qrtoken
 from schemas.qrtoken import KIND_COUNTER, QrToken, QrTokenError
 
 from ..context import AppContext
+from ..kit import qrdraw
 from ..kit.db import table_of
 from ..kit.errors import Conflict, ExchangeError, Forbidden, Gone, InvalidInput
 from ..kit.nonces import consume_nonce
@@ -86,9 +86,8 @@ def _token_hash(token_id: bytes) -> str:
 
 def render_svg(text: str) -> str:
     qr = segno.make(text, error="m", mode="alphanumeric", mask=QR_MASK, micro=False, boost_error=False)
-    buf = io.BytesIO()
-    qr.save(buf, kind="svg", scale=4, border=4, xmldecl=False, svgns=True, title=None)
-    return buf.getvalue().decode("ascii")
+    matrix = qr.matrix
+    return qrdraw.svg(qrdraw.dark_runs(matrix), len(matrix), scale=4, border=4)
 
 
 def mint(ctx: AppContext, session: Session, *, holder_hash: str, session_jti: str,
