@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import functools
+import inspect
+import typing
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Final
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from .context import AppContext
@@ -23,10 +27,15 @@ async def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
+#: Set in a session's ``info`` once its unit of work has been ended in the endpoint's own thread.
+_ENDED: Final = "licex.unit_of_work_ended"
+
+
 async def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[Session]:
     """The request's unit of work (:func:`exchange.kit.db.unit_of_work` semantics). Opening a session does no
-    I/O, so it happens here; the commit (or rollback) and close run in one worker-thread call, shielded from
-    cancellation so a disconnecting client cannot leave a transaction open.
+    I/O, so it happens here. A plain ``def`` endpoint on a :class:`UnitOfWorkRoute` commits (or rolls back) and
+    closes it in the endpoint's own worker-thread call; otherwise that happens here, in one worker-thread call
+    shielded from cancellation so a disconnecting client cannot leave a transaction open.
 
     That call takes its own limiter, not the shared thread pool's (as FastAPI does for the exit of a ``def``
     dependency): a request that holds a pooled connection must be able to give it back even when every pool
@@ -35,11 +44,68 @@ async def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIter
     try:
         yield session
     except BaseException as exc:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(end_unit_of_work, session, exc, limiter=anyio.CapacityLimiter(1))
+        if not session.info.get(_ENDED):
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(end_unit_of_work, session, exc, limiter=anyio.CapacityLimiter(1))
         raise
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(end_unit_of_work, session, None, limiter=anyio.CapacityLimiter(1))
+    if not session.info.get(_ENDED):
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(end_unit_of_work, session, None, limiter=anyio.CapacityLimiter(1))
+
+
+def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
+    """The name of ``endpoint``'s :data:`DbSession` parameter, if it has one."""
+    try:
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+    except (NameError, TypeError):  # an annotation that cannot be resolved here: leave the endpoint as it is
+        return None
+    for name, hint in hints.items():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, params.Depends) and meta.dependency is get_session:
+                return name
+    return None
+
+
+def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` (a plain ``def`` taking a :data:`DbSession`) as a coroutine that runs it in one worker-thread
+    call which also ends the request's unit of work (commit, or rollback on error; close) before returning.
+
+    FastAPI would otherwise hand a ``def`` endpoint's request to the thread pool twice more: to validate the
+    returned value against the response model, and to end the unit of work in :func:`get_session`. Each hand-off
+    costs more CPU than these requests' own Python work. A failed commit raises from the call, so the client
+    sees the error, never a success that was not kept. Other endpoints are returned unchanged."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+    name = _session_parameter(endpoint)
+    if name is None:
+        return endpoint
+
+    @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__; the wrapper is a coroutine
+    async def in_one_thread(*args: Any, **kwargs: Any) -> Any:
+        session: Session = kwargs[name]
+
+        def work() -> Any:
+            try:
+                result = endpoint(*args, **kwargs)
+            except BaseException as exc:
+                session.info[_ENDED] = True
+                end_unit_of_work(session, exc)
+                raise
+            session.info[_ENDED] = True
+            end_unit_of_work(session, None)
+            return result
+
+        return await anyio.to_thread.run_sync(work)
+
+    return in_one_thread
+
+
+class UnitOfWorkRoute(APIRoute):
+    """The exchange's route class: a plain ``def`` endpoint taking a :data:`DbSession` runs, and ends its unit
+    of work, in one worker-thread call (see :func:`get_session`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _ending_unit_of_work(endpoint), **kwargs)
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

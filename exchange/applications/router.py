@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field
 
 from ..auth.citizen import CitizenWithId
 from ..auth.clerk import Reviewer
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from . import service
 from .responses import ApplicationOut, QueueItemOut
 
-router = APIRouter(prefix="/api/v1", tags=["proof applications"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["proof applications"])
 
 APPLICATION_ID = Path(min_length=4, max_length=32, pattern=r"^[0-9A-Z]+$")
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..auth.citizen import Citizen
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from ..usage.service import Actor
 from . import service
 from .responses import ArchiveItemOut, ArchiveListOut, DeletedOut
 
-router = APIRouter(prefix="/api/v1/archive", tags=["archive"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/archive", tags=["archive"])
 
 ItemId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 MaterialType = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from ..auth.citizen import Citizen
-from ..deps import ClientIp, Ctx, DbSession
+from ..deps import ClientIp, Ctx, DbSession, UnitOfWorkRoute
 from ..kit.errors import InvalidInput
 from ..kit.ratelimit import rate_limits
 from ..usage.refusals import keep_refusals
@@ -17,7 +17,7 @@ from ..usage.schemas import UsageExportOut
 from . import face, service
 from .responses import MyLicenceOut, UsageEntryOut
 
-router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/citizen", tags=["citizen"])
 
 #: Face work is CPU-bound and serialised inside the engine: a small limiter per event loop keeps it from
 #: taking every worker thread the synchronous routes need.

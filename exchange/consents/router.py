@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from ..auth.citizen import Citizen
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from . import service as consents
 from .responses import ConsentOut
 
-router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/citizen", tags=["citizen"])
 
 ConsentId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 

@@ -9,14 +9,14 @@ from starlette.concurrency import run_in_threadpool
 from ..archive.responses import ArchiveItemOut
 from ..auth import clerk as auth
 from ..auth.clerk import CounterClerk
-from ..deps import ClientIp, Ctx, DbSession, Limits
+from ..deps import ClientIp, Ctx, DbSession, Limits, UnitOfWorkRoute
 from ..kit.errors import Unauthenticated
 from ..kit.ratelimit import too_many
 from ..usage.refusals import keep_refusals
 from . import service
 from .responses import CaseOut, ClerkLoginOut, CompletedCaseOut, PullOut, ScanOut
 
-router = APIRouter(prefix="/api/v1/counter", tags=["counter"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/counter", tags=["counter"])
 
 CaseId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 

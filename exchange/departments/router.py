@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 
-from ..deps import ClientIp, Ctx, DbSession, Limits
+from ..deps import ClientIp, Ctx, DbSession, Limits, UnitOfWorkRoute
 from . import service
 from .responses import TokenOut
 
-router = APIRouter(prefix="/api/v1", tags=["departments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["departments"])
 
 
 @router.post("/oauth/token", operation_id="issue_access_token", response_model=TokenOut,

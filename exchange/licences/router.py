@@ -8,13 +8,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..auth.department import DepartmentCaller, require_department
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from ..kit.errors import InvalidInput, UnsupportedMediaType
 from ..trust.service import current_trust_list
 from . import service
 from .responses import StatusOut
 
-router = APIRouter(prefix="/api/v1", tags=["licences"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["licences"])
 
 LICENCE_ID = Path(min_length=20, max_length=128, pattern=r"^[0-9A-Za-z.]+$")
 SD_JWT_TYPES = ("application/dc+sd-jwt", "application/sd-jwt", "application/vc+sd-jwt")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +26,7 @@ COUNTER_PULL_ROUTE: Final = "/api/v1/counter/cases/{case_id}/pull"
 
 
 class ObservabilityMiddleware:
-    """Gives each request an id (the caller's ``X-Request-ID`` if it is a plain token, else a new UUID),
+    """Gives each request an id (the caller's ``X-Request-ID`` if it is a plain token, else 32 random hex digits),
     returns it in ``X-Request-ID``, writes one JSON access line and observes the latency per route template.
     An error no handler knew is logged here, with the request's id, and answered ``500 {"error":
     "INTERNAL_ERROR"}`` carrying the same id (the caller can quote it; the log line names it)."""
@@ -43,7 +43,7 @@ class ObservabilityMiddleware:
             if name == REQUEST_ID_HEADER and _VALID_ID.fullmatch(value):
                 request_id = value.decode("ascii")
                 break
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or secrets.token_hex(16)  # 128 random bits, as a UUID4 has 122
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -17,13 +17,13 @@ from verifier.result import outcome_of
 
 from ..auth.citizen import CitizenWithId
 from ..auth.department import DepartmentCaller, require_department
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from ..usage.service import Actor
 from . import service
 from .intake import MAX_QR_TEXT, read_proof_input
 from .responses import PrintRecordedOut, ProofSummaryOut, PublicProofOut
 
-router = APIRouter(prefix="/api/v1", tags=["proofs"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["proofs"])
 
 PROOF_ID = Path(min_length=8, max_length=40, pattern=r"^[0-9A-Z-]+$")
 

@@ -4,10 +4,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from ..auth.citizen import Citizen
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from . import service
 
-router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/citizen", tags=["citizen"])
 
 
 class QrOut(BaseModel):

@@ -8,11 +8,11 @@ from pydantic import BaseModel, Field
 from verifier.status_list import MEDIA_TYPE
 
 from ..auth.department import DepartmentCaller, require_department
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from ..kit.ratelimit import rate_limits
 from . import service
 
-router = APIRouter(prefix="/api/v1", tags=["status"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["status"])
 
 
 class AllocationIn(BaseModel):

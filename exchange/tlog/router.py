@@ -10,11 +10,11 @@ from pydantic import BaseModel
 
 from verifier.tlog.tiles import TileError, parse_tile_path
 
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from ..kit.errors import InvalidInput
 from . import service
 
-router = APIRouter(prefix="/log", tags=["transparency log"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/log", tags=["transparency log"])
 NOTE = "text/plain; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAX_NOTE = 16_384

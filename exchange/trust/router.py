@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..deps import Ctx, DbSession
+from ..deps import Ctx, DbSession, UnitOfWorkRoute
 from .service import current_trust_list
 
-router = APIRouter(prefix="/api/v1", tags=["trust"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["trust"])
 
 
 @router.get("/trust-list", operation_id="get_trust_list", response_class=Response,

@@ -20,14 +20,14 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from exchange.deps import ClientIp, Ctx, DbSession, Limits
+from exchange.deps import ClientIp, Ctx, DbSession, Limits, UnitOfWorkRoute
 from exchange.kit.errors import InvalidInput
 from exchange.proofs import service
 from exchange.proofs.intake import read_proof_input
 from exchange.usage.service import Actor
 from exchange.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 #: A proof number on its own or at the end of a ``/v/<number>`` address without the signed fragment.
 _NUMBER_RE: Final = re.compile(r"(?:/v/)?([0-9A-Za-z]+(?:-[0-9A-Za-z]+){4})/?$")

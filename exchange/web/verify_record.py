@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..deps import ClientIp, Ctx, DbSession, Limits
+from ..deps import ClientIp, Ctx, DbSession, Limits, UnitOfWorkRoute
 from ..kit.errors import NotFound
 from ..proofs import service
 from .templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 def _wants_json(request: Request, fmt: str | None) -> bool:
