@@ -3,6 +3,8 @@ query parameters have bounds (the fuzzer found ``before_seq`` overflowing the da
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
 from typing import Any
 
 from tests.exchange.counter.flow import bearer, citizen_token
@@ -60,3 +62,31 @@ def test_before_seq_overflow_is_a_422_not_a_500(exchange: ExchangeEnv) -> None:
         assert resp.status_code == 422, (value, resp.text)
         assert resp.json()["error"] == "INVALID_INPUT" and resp.json()["field"] == "before_seq"
     assert exchange.client.get("/api/v1/citizen/usage?before_seq=2147483647", headers=headers).status_code == 200
+
+
+def test_every_def_route_with_a_session_runs_in_one_worker_thread_call(exchange: ExchangeEnv) -> None:
+    """A plain ``def`` endpoint taking ``DbSession`` on a plain APIRoute would pay three or four thread hand-offs
+    per request; on :class:`UnitOfWorkRoute` it pays one (see :mod:`exchange.deps`)."""
+    from fastapi.routing import APIRoute
+
+    from exchange.deps import UnitOfWorkRoute, get_session
+
+    def api_routes(routes: list[Any]) -> Iterator[APIRoute]:  # FastAPI may keep included routers nested
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):
+                yield from api_routes(route.original_router.routes)
+
+    plain = []
+    wrapped = 0
+    for route in api_routes(exchange.client.app.routes):  # type: ignore[attr-defined]
+        takes_session = any(d.call is get_session for d in route.dependant.dependencies)
+        is_def = not inspect.iscoroutinefunction(inspect.unwrap(route.endpoint))
+        if takes_session and is_def:
+            if not isinstance(route, UnitOfWorkRoute) or not inspect.iscoroutinefunction(route.endpoint):
+                plain.append(route.path)
+            else:
+                wrapped += 1
+    assert not plain, plain
+    assert wrapped >= 25
