@@ -11,11 +11,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -64,18 +66,20 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                "LICEX_RATE_LOGIN_USER": "5/minute", "LICEX_RATE_PUBLIC_CLIENT": "4/minute",
                "LICEX_RATE_TOKEN_CLIENT": "3/minute"}
         procs: list[subprocess.Popen[bytes]] = []
+        logs: list[IO[bytes]] = []  # files, not pipes: an unread pipe fills up and blocks the server
         urls = []
         try:
             for _ in range(2):
                 port = free_port()
                 urls.append(f"http://127.0.0.1:{port}")
+                logs.append(tempfile.TemporaryFile())  # noqa: SIM115 - closed in the finally below
                 procs.append(subprocess.Popen(
                     [sys.executable, "-m", "uvicorn", "exchange.app:create_app", "--factory", "--host",
                      "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                     env={**env, "LICEX_PUBLIC_BASE_URL": urls[-1]}, cwd=str(Path(__file__).parents[2]),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-            for url, proc in zip(urls, procs, strict=True):
-                _wait_up(url, proc)
+                    stdout=subprocess.DEVNULL, stderr=logs[-1]))
+            for url, proc, log in zip(urls, procs, logs, strict=True):
+                _wait_up(url, proc, log)
             yield Pair(urls, prefix)
         finally:
             for proc in procs:
@@ -85,14 +89,17 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+            for log in logs:
+                log.close()
             _drop_keys(prefix)
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_up(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return

@@ -63,7 +63,8 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_all(exchange: ExchangeEnv, t
     env = {**os.environ, "LICEX_DATABASE_URL": exchange.settings.sqlalchemy_url,
            "LICEX_DATA_DIR": str(exchange.settings.data_dir)}
     cmd = [LICEX, "import", str(path), "--data-dir", str(exchange.settings.data_dir), "--batch-size", "1000"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # its output is not read: DEVNULL, not pipes (an unread pipe fills up and blocks the importer's progress line)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = create_engine(exchange.settings.sqlalchemy_url)
     killed_at = 0
     helpers: list[psutil.Process] = []

@@ -8,10 +8,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import IO
 
 import httpx
 import numpy as np
@@ -31,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 class Server:
     url: str
     proc: subprocess.Popen[bytes]
+    log: IO[bytes]
 
 
 def _free_port() -> int:
@@ -41,21 +44,23 @@ def _free_port() -> int:
 
 def _start(env: ExchangeEnv) -> Server:
     port = _free_port()
+    # a file, not a pipe: an unread pipe fills up and blocks the server (closed when the fixture ends)
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     environ = {**os.environ, "LICEX_DATA_DIR": str(env.settings.data_dir), "LICEX_DEMO": "true",
                "LICEX_DATABASE_URL": env.settings.sqlalchemy_url, "LICEX_PUBLIC_BASE_URL": "http://testserver",
                "LICEX_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "exchange.app:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=environ,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return Server(f"http://127.0.0.1:{port}", proc)
+        stdout=subprocess.DEVNULL, stderr=log)
+    return Server(f"http://127.0.0.1:{port}", proc, log)
 
 
 def _wait(server: Server, deadline: float) -> None:
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            err = server.proc.stderr.read().decode() if server.proc.stderr else ""
-            raise RuntimeError(f"exchange process exited: {err[-2000:]}")
+            server.log.seek(0)
+            raise RuntimeError(f"exchange process exited: {server.log.read().decode(errors='replace')[-2000:]}")
         try:
             if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
                 return
@@ -82,6 +87,7 @@ def servers(exchange: ExchangeEnv) -> Iterator[tuple[Server, Server]]:
             except subprocess.TimeoutExpired:
                 server.proc.kill()
                 server.proc.wait()
+            server.log.close()
 
 
 def _clerk(env: ExchangeEnv, server: Server, username: str = "clerk01") -> str:

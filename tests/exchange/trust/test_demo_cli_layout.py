@@ -59,13 +59,15 @@ def test_demo_parties_side_by_side_and_the_exchange_alone(tmp_path: Path) -> Non
     shutil.copytree(exchange, alone)
     shutil.rmtree(root)
     port = _free_port()
+    log_path = tmp_path / "serve.log"  # a file, not a pipe: an unread pipe fills up and blocks the server
+    log = log_path.open("wb")
     proc = subprocess.Popen([LICEX, "serve", "--data-dir", str(alone), "--port", str(port)], env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
@@ -82,6 +84,7 @@ def test_demo_parties_side_by_side_and_the_exchange_alone(tmp_path: Path) -> Non
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
 
 
 def _any_list_id(exchange_dir: Path) -> str:
