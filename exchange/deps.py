@@ -6,7 +6,7 @@ import functools
 import inspect
 import typing
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Final
 
 import anyio
 import anyio.to_thread
@@ -29,29 +29,6 @@ async def get_ctx(request: Request) -> AppContext:
 
 #: Set in a session's ``info`` once its unit of work has been ended in the endpoint's own thread.
 _ENDED: Final = "licex.unit_of_work_ended"
-T = TypeVar("T")
-
-
-class InUnitOfWork(Generic[T]):
-    """What a dependency returns when its check needs the database: the check itself, run on the request's
-    session in the endpoint's worker-thread call, before the endpoint (:class:`UnitOfWorkRoute` passes the
-    endpoint the result). The dependency's own thread hand-off is saved. An ``async def`` endpoint that takes one
-    declares it as ``InUnitOfWork[...]`` and calls :meth:`resolve` in its worker-thread work itself; the route
-    class refuses, at start-up, an endpoint that expects the result where nothing would resolve it."""
-
-    __slots__ = ("_check",)
-
-    def __init__(self, check: Callable[[Session], T]) -> None:
-        self._check = check
-
-    def resolve(self, session: Session) -> T:
-        return self._check(session)
-
-
-def resolved_in_unit_of_work(dependency: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a dependency that returns :class:`InUnitOfWork` (the route class checks its users)."""
-    dependency.__licex_in_unit_of_work__ = True  # type: ignore[attr-defined]
-    return dependency
 
 
 async def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[Session]:
@@ -76,8 +53,12 @@ async def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIter
             await anyio.to_thread.run_sync(end_unit_of_work, session, None, limiter=anyio.CapacityLimiter(1))
 
 
-def _session_parameter(hints: dict[str, Any]) -> str | None:
-    """The name of the endpoint's :data:`DbSession` parameter, if it has one."""
+def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
+    """The name of ``endpoint``'s :data:`DbSession` parameter, if it has one."""
+    try:
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+    except (NameError, TypeError):  # an annotation that cannot be resolved here: leave the endpoint as it is
+        return None
     for name, hint in hints.items():
         for meta in getattr(hint, "__metadata__", ()):
             if isinstance(meta, params.Depends) and meta.dependency is get_session:
@@ -85,37 +66,18 @@ def _session_parameter(hints: dict[str, Any]) -> str | None:
     return None
 
 
-def _deferred_parameters(hints: dict[str, Any]) -> list[str]:
-    """Parameters whose dependency returns :class:`InUnitOfWork` but that expect its result."""
-    names = []
-    for name, hint in hints.items():
-        for meta in getattr(hint, "__metadata__", ()):
-            if (isinstance(meta, params.Depends) and getattr(meta.dependency, "__licex_in_unit_of_work__", False)
-                    and typing.get_origin(hint.__origin__) is not InUnitOfWork):
-                names.append(name)
-    return names
-
-
 def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """``endpoint`` (a plain ``def`` taking a :data:`DbSession`) as a coroutine that runs it in one worker-thread
-    call which first resolves its :class:`InUnitOfWork` arguments and last ends the request's unit of work
-    (commit, or rollback on error; close).
+    call which also ends the request's unit of work (commit, or rollback on error; close) before returning.
 
-    FastAPI would otherwise hand a ``def`` endpoint's request to the thread pool for each ``def`` dependency, once
-    more to validate the returned value against the response model, and once more to end the unit of work in
-    :func:`get_session`. Under load each hand-off costs more CPU than these requests' own Python work. A failed
-    commit raises from the call, so the client sees the error, never a success that was not kept. Other
-    endpoints are returned unchanged."""
-    try:
-        hints = typing.get_type_hints(endpoint, include_extras=True)
-    except (NameError, TypeError):  # an annotation that cannot be resolved here: leave the endpoint as it is
-        hints = {}
-    name = _session_parameter(hints)
-    deferred = _deferred_parameters(hints)
-    if inspect.iscoroutinefunction(endpoint) or name is None:
-        if deferred:  # fail at start-up, not with an unchecked caller at run time
-            raise TypeError(f"{endpoint.__qualname__}: {deferred} would not be resolved (a def endpoint taking "
-                            "DbSession is needed, or declare InUnitOfWork[...] and resolve it)")
+    FastAPI would otherwise hand a ``def`` endpoint's request to the thread pool twice more: to validate the
+    returned value against the response model, and to end the unit of work in :func:`get_session`. Each hand-off
+    costs more CPU than these requests' own Python work. A failed commit raises from the call, so the client
+    sees the error, never a success that was not kept. Other endpoints are returned unchanged."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+    name = _session_parameter(endpoint)
+    if name is None:
         return endpoint
 
     @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__; the wrapper is a coroutine
@@ -124,8 +86,6 @@ def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
         def work() -> Any:
             try:
-                for key in deferred:
-                    kwargs[key] = kwargs[key].resolve(session)
                 result = endpoint(*args, **kwargs)
             except BaseException as exc:
                 session.info[_ENDED] = True

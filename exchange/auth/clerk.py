@@ -20,7 +20,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..context import AppContext
-from ..deps import Ctx, DbSession, InUnitOfWork, resolved_in_unit_of_work
+from ..deps import Ctx, DbSession
 from ..kit.errors import Forbidden, InvalidInput, Unauthenticated
 from ..models import Clerk
 from ..usage.service import Actor
@@ -96,47 +96,26 @@ def login(ctx: AppContext, session: Session, username: str, password: str) -> tu
     return token, ttl, _caller(row)
 
 
-def _session_claims(ctx: AppContext, creds: HTTPAuthorizationCredentials | None) -> tuple[int, object]:
-    """The clerk id and username of a valid clerk session token (no database access)."""
+def require_clerk(ctx: Ctx, session: DbSession,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ClerkCaller:
     claims = ctx.tokens.decode(CLERK_TYP, bearer_token(creds))
     try:
-        return int(str(claims.get("sub"))), claims.get("usr")
+        clerk_id = int(str(claims.get("sub")))
     except ValueError as exc:
         raise Unauthenticated("token invalid", code="TOKEN_INVALID") from exc
-
-
-def _load_caller(session: Session, clerk_id: int, username: object) -> ClerkCaller:
     row = session.connection().execute(_CALLER, {"id": clerk_id}).first()
-    if row is None or not row.active or row.username != username:
+    if row is None or not row.active or row.username != claims.get("usr"):
         raise Unauthenticated("the clerk account is not active", code="TOKEN_INVALID")
     return _caller(row)
 
 
-def require_clerk(ctx: Ctx, session: DbSession,
-                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ClerkCaller:
-    return _load_caller(session, *_session_claims(ctx, creds))
-
-
-def _counter_clerk(session: Session, clerk_id: int, username: object) -> ClerkCaller:
-    caller = _load_caller(session, clerk_id, username)
+async def require_counter_clerk(caller: Annotated[ClerkCaller, Depends(require_clerk)]) -> ClerkCaller:
     if caller.role != "clerk":
         raise Forbidden("only counter clerks may scan and pull", code="ROLE_REQUIRED")
     return caller
 
 
-@resolved_in_unit_of_work
-async def require_counter_clerk(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                                ) -> InUnitOfWork[ClerkCaller]:
-    """The token is checked here, on the event loop; the account (active, same username, role ``clerk``) in the
-    endpoint's worker-thread call, on the request's session (:class:`~exchange.deps.InUnitOfWork`)."""
-    clerk_id, username = _session_claims(ctx, creds)
-    return InUnitOfWork(lambda session: _counter_clerk(session, clerk_id, username))
-
-
-#: A counter clerk, checked against the database in the endpoint's own worker-thread call.
 CounterClerk = Annotated[ClerkCaller, Depends(require_counter_clerk)]
-#: The same for an ``async def`` endpoint, which resolves it in its worker-thread work.
-PendingCounterClerk = Annotated[InUnitOfWork[ClerkCaller], Depends(require_counter_clerk)]
 
 
 @dataclass(frozen=True)

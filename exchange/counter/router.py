@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..archive.responses import ArchiveItemOut
 from ..auth import clerk as auth
-from ..auth.clerk import CounterClerk, PendingCounterClerk
+from ..auth.clerk import CounterClerk
 from ..deps import ClientIp, Ctx, DbSession, Limits, UnitOfWorkRoute
 from ..kit.errors import Unauthenticated
 from ..kit.ratelimit import too_many
@@ -78,7 +78,7 @@ ItemId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{3
 @router.post("/cases/{case_id}/materials", operation_id="upload_case_material", status_code=201,
              response_model=ArchiveItemOut,
              summary="Upload a material for the case's citizen (raw body: PDF, JPEG or PNG) into their archive")
-async def upload_case_material(ctx: Ctx, session: DbSession, pending: PendingCounterClerk, case_id: CaseId,
+async def upload_case_material(ctx: Ctx, session: DbSession, clerk: CounterClerk, case_id: CaseId,
                                request: Request,
                                material_type: Annotated[str, Query(min_length=1, max_length=64,
                                                                    pattern=r"^[a-z][a-z0-9_]*$")],
@@ -87,8 +87,7 @@ async def upload_case_material(ctx: Ctx, session: DbSession, pending: PendingCou
     data = await request.body()
     declared = request.headers.get("content-type")
 
-    def work() -> dict[str, Any]:  # the account check, the content checks and the database work, off the loop
-        clerk = pending.resolve(session)
+    def work() -> dict[str, Any]:  # the content checks and the database work, off the event loop
         with keep_refusals(session):
             return service.upload_case_material(ctx, session, clerk, case_id, material_type=material_type,
                                                 title=title, data=data, declared_type=declared)

@@ -7,19 +7,19 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import exchange.deps as deps
-from exchange.deps import DbSession, InUnitOfWork, UnitOfWorkRoute, resolved_in_unit_of_work
+from exchange.deps import DbSession, UnitOfWorkRoute
 from exchange.kit.db import make_engine
-from exchange.kit.errors import Conflict, Unauthenticated
+from exchange.kit.errors import Conflict
 from exchange.kit.http import install_error_handlers
 
 
@@ -70,25 +70,8 @@ def app_and_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Fast
         session.execute(text("INSERT INTO things VALUES (:n)"), {"n": name})
         return {"thread": threading.get_ident()}
 
-    @router.post("/mine/{name}")  # a caller checked against the database in the endpoint's own call
-    def mine(session: DbSession, caller: Caller, name: str) -> dict[str, Any]:
-        session.execute(text("INSERT INTO things VALUES (:n)"), {"n": f"{caller}:{name}"})
-        return {"caller": caller, "thread": threading.get_ident()}
-
     app.include_router(router)
     return app, calls, sessions
-
-
-@resolved_in_unit_of_work
-async def known_caller(x_caller: Annotated[str, Header()]) -> InUnitOfWork[str]:
-    def check(session: Session) -> str:  # a caller is known when a thing of that name exists
-        if session.execute(text("SELECT 1 FROM things WHERE name = :n"), {"n": x_caller}).first() is None:
-            raise Unauthenticated("unknown caller", code="TOKEN_INVALID")
-        return x_caller.upper()
-    return InUnitOfWork(check)
-
-
-Caller = Annotated[str, Depends(known_caller)]
 
 
 def _names(sessions: sessionmaker[Session]) -> list[str]:
@@ -140,33 +123,3 @@ def test_an_async_endpoint_is_left_to_get_session(app_and_calls: tuple[FastAPI, 
     assert calls[0] == "hand-off" and len(calls) == 2  # ended by get_session, in a worker thread
     assert calls[1][0] != resp.json()["thread"]  # (the endpoint ran on the event loop)
     assert _names(sessions) == ["e"]
-
-
-def test_a_deferred_check_runs_in_the_endpoint_call(app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]
-                                                    ) -> None:
-    app, calls, sessions = app_and_calls
-    with TestClient(app) as client:
-        assert client.post("/things/ann").status_code == 200
-        calls.clear()
-        resp = client.post("/mine/x", headers={"x-caller": "ann"})
-        assert resp.status_code == 200 and resp.json()["caller"] == "ANN"
-        assert calls == ["hand-off", (resp.json()["thread"], None)]  # the check, the endpoint and the commit
-        refused = client.post("/mine/y", headers={"x-caller": "bob"})
-    assert refused.status_code == 401 and refused.json()["error"] == "TOKEN_INVALID"
-    assert _names(sessions) == ["ANN:x", "ann"]  # the refused call wrote nothing
-
-
-def test_an_endpoint_that_would_get_an_unresolved_check_is_refused_at_start_up() -> None:
-    router = APIRouter(route_class=UnitOfWorkRoute)
-    with pytest.raises(TypeError, match="would not be resolved"):
-        @router.get("/async")
-        async def unresolved(caller: Caller) -> str:
-            return caller
-    with pytest.raises(TypeError, match="would not be resolved"):
-        @router.get("/no-session")
-        def no_session(caller: Caller) -> str:
-            return caller
-
-    @router.get("/declared")
-    async def declared(session: DbSession, pending: Annotated[InUnitOfWork[str], Depends(known_caller)]) -> str:
-        return "resolves it itself"
