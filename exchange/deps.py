@@ -6,13 +6,17 @@ import functools
 import inspect
 import typing
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request, params
+from fastapi import Depends, Request, Response, params
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 from .context import AppContext
 from .kit.db import end_unit_of_work
@@ -66,14 +70,20 @@ def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
     return None
 
 
-def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def _ending_unit_of_work(endpoint: Callable[..., Any], response_field: list[ModelField | None]
+                         ) -> Callable[..., Any]:
     """``endpoint`` (a plain ``def`` taking a :data:`DbSession`) as a coroutine that runs it in one worker-thread
-    call which also ends the request's unit of work (commit, or rollback on error; close) before returning.
+    call which also checks the returned value against the response model and then ends the request's unit of
+    work (commit; rollback if the endpoint or the check failed; close) before returning.
 
     FastAPI would otherwise hand a ``def`` endpoint's request to the thread pool twice more: to validate the
-    returned value against the response model, and to end the unit of work in :func:`get_session`. Each hand-off
-    costs more CPU than these requests' own Python work. A failed commit raises from the call, so the client
-    sees the error, never a success that was not kept. Other endpoints are returned unchanged."""
+    returned value against the response model, and to end the unit of work in :func:`get_session`. Under load
+    each hand-off costs more CPU than these requests' own Python work. A failed commit raises from the call, and
+    so does an answer that does not fit its model (before anything is committed): the client never sees an error
+    for a write that was kept, nor a success that was not. FastAPI validates the (already validated) value once
+    more on the event loop. A request cancelled while the call runs (the client went away) still lets it finish
+    and commit, as any write that has reached the database would. Other endpoints are returned unchanged.
+    ``response_field``: filled with the route's response model once FastAPI has built it."""
     if inspect.iscoroutinefunction(endpoint):
         return endpoint
     name = _session_parameter(endpoint)
@@ -87,6 +97,12 @@ def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         def work() -> Any:
             try:
                 result = endpoint(*args, **kwargs)
+                field = response_field[0]
+                if field is not None and not isinstance(result, Response):
+                    value, errors = field.validate(result, {}, loc=("response",))
+                    if errors:
+                        raise ResponseValidationError(errors=errors, body=result)
+                    result = value
             except BaseException as exc:
                 session.info[_ENDED] = True
                 end_unit_of_work(session, exc)
@@ -101,11 +117,14 @@ def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class UnitOfWorkRoute(APIRoute):
-    """The exchange's route class: a plain ``def`` endpoint taking a :data:`DbSession` runs, and ends its unit
-    of work, in one worker-thread call (see :func:`get_session`)."""
+    """The exchange's route class: a plain ``def`` endpoint taking a :data:`DbSession` runs, has its answer
+    checked against the response model, and ends its unit of work, in one worker-thread call (see
+    :func:`get_session`)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, _ending_unit_of_work(endpoint), **kwargs)
+        response_field: list[ModelField | None] = [None]
+        super().__init__(path, _ending_unit_of_work(endpoint, response_field), **kwargs)
+        response_field[0] = self.response_field
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

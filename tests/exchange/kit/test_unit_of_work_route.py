@@ -13,6 +13,7 @@ import anyio.to_thread
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +61,11 @@ def app_and_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Fast
         session.execute(text("INSERT INTO things VALUES (:n)"), {"n": name})
         raise Conflict("refused after writing", code="REFUSED")
 
+    @router.post("/misfit/{name}", response_model=Count)  # writes, then answers what its model refuses
+    def misfit(session: DbSession, name: str) -> Any:
+        session.execute(text("INSERT INTO things VALUES (:n)"), {"n": name})
+        return {"n": "not a number"}
+
     @router.post("/tags/{name}")  # the foreign key is checked at COMMIT: a tag of no thing fails there
     def tag(session: DbSession, name: str) -> dict[str, Any]:
         session.execute(text("INSERT INTO tags VALUES (:n)"), {"n": name})
@@ -72,6 +78,10 @@ def app_and_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Fast
 
     app.include_router(router)
     return app, calls, sessions
+
+
+class Count(BaseModel):
+    n: int
 
 
 def _names(sessions: sessionmaker[Session]) -> list[str]:
@@ -123,3 +133,13 @@ def test_an_async_endpoint_is_left_to_get_session(app_and_calls: tuple[FastAPI, 
     assert calls[0] == "hand-off" and len(calls) == 2  # ended by get_session, in a worker thread
     assert calls[1][0] != resp.json()["thread"]  # (the endpoint ran on the event loop)
     assert _names(sessions) == ["e"]
+
+
+def test_an_answer_that_does_not_fit_its_model_is_an_error_and_nothing_is_kept(
+        app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]) -> None:
+    app, calls, sessions = app_and_calls
+    with TestClient(app, raise_server_exceptions=False) as client:
+        resp = client.post("/misfit/f")
+    assert resp.status_code == 500
+    assert [c[1] for c in calls if c != "hand-off"] == ["ResponseValidationError"]  # checked before the commit
+    assert _names(sessions) == []
