@@ -23,9 +23,12 @@ from exchange.kit.db import make_engine
 from exchange.kit.errors import Conflict
 from exchange.kit.http import install_error_handlers
 
+#: the app, what happened (each worker-thread hand-off, each end of a unit of work), the sessions
+Env = tuple[FastAPI, list[Any], sessionmaker[Session]]
+
 
 @pytest.fixture
-def app_and_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FastAPI, list[Any], sessionmaker[Session]]:
+def app_and_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     engine = make_engine(f"sqlite:///{tmp_path / 'uow.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE things (name TEXT PRIMARY KEY)"))
@@ -84,34 +87,34 @@ class Count(BaseModel):
     n: int
 
 
-def _names(sessions: sessionmaker[Session]) -> list[str]:
+def _names(sessions: sessionmaker[Session], table: str = "things") -> list[str]:
     with sessions() as s:
-        return [r[0] for r in s.execute(text("SELECT name FROM things ORDER BY name"))]
+        return [r[0] for r in s.execute(text(f"SELECT name FROM {table} ORDER BY name"))]  # noqa: S608 - fixed names
 
 
-def test_the_endpoint_commits_in_its_own_thread(app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]
-                                                ) -> None:
+def _post(app: FastAPI, path: str) -> Any:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        return client.post(path)
+
+
+def test_the_endpoint_commits_in_its_own_thread(app_and_calls: Env) -> None:
     app, calls, sessions = app_and_calls
-    with TestClient(app) as client:
-        resp = client.post("/things/a")
+    resp = _post(app, "/things/a")
     assert resp.status_code == 200
-    # one worker-thread call: the endpoint and its commit (the response is validated on the event loop)
+    # one worker-thread call: the endpoint, the check of its answer and its commit
     assert calls == ["hand-off", (resp.json()["thread"], None)]
     assert _names(sessions) == ["a"]
 
 
-def test_an_error_rolls_back_in_the_endpoint_thread(app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]
-                                                    ) -> None:
+def test_an_error_rolls_back_in_the_endpoint_thread(app_and_calls: Env) -> None:
     app, calls, sessions = app_and_calls
-    with TestClient(app) as client:
-        resp = client.post("/refused/b")
+    resp = _post(app, "/refused/b")
     assert resp.status_code == 409 and resp.json()["error"] == "REFUSED"
     assert calls[0] == "hand-off" and [c[1] for c in calls[1:]] == ["Conflict"]
     assert _names(sessions) == []
 
 
-def test_a_failed_commit_is_an_error_answer(app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]
-                                            ) -> None:
+def test_a_failed_commit_is_an_error_answer(app_and_calls: Env) -> None:
     app, calls, sessions = app_and_calls
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.post("/things/c").status_code == 200
@@ -120,26 +123,21 @@ def test_a_failed_commit_is_an_error_answer(app_and_calls: tuple[FastAPI, list[A
     assert resp.status_code >= 500 and "tagged" not in resp.text  # not the endpoint's answer
     assert [c[1] for c in calls if c != "hand-off"] == [None, None, None]  # the failure came from the commit
     assert calls.count("hand-off") == 3
-    with sessions() as s:
-        assert [r[0] for r in s.execute(text("SELECT name FROM tags"))] == ["c"]
+    assert _names(sessions, "tags") == ["c"]
 
 
-def test_an_async_endpoint_is_left_to_get_session(app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]
-                                                  ) -> None:
+def test_an_async_endpoint_is_left_to_get_session(app_and_calls: Env) -> None:
     app, calls, sessions = app_and_calls
-    with TestClient(app) as client:
-        resp = client.post("/async/e")
+    resp = _post(app, "/async/e")
     assert resp.status_code == 200
     assert calls[0] == "hand-off" and len(calls) == 2  # ended by get_session, in a worker thread
     assert calls[1][0] != resp.json()["thread"]  # (the endpoint ran on the event loop)
     assert _names(sessions) == ["e"]
 
 
-def test_an_answer_that_does_not_fit_its_model_is_an_error_and_nothing_is_kept(
-        app_and_calls: tuple[FastAPI, list[Any], sessionmaker[Session]]) -> None:
+def test_an_answer_that_does_not_fit_its_model_is_an_error_and_nothing_is_kept(app_and_calls: Env) -> None:
     app, calls, sessions = app_and_calls
-    with TestClient(app, raise_server_exceptions=False) as client:
-        resp = client.post("/misfit/f")
+    resp = _post(app, "/misfit/f")
     assert resp.status_code == 500
     assert [c[1] for c in calls if c != "hand-off"] == ["ResponseValidationError"]  # checked before the commit
     assert _names(sessions) == []
