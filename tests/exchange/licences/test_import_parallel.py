@@ -62,3 +62,29 @@ def test_in_process_and_pool_store_the_same_rows(exchange: ExchangeEnv, tmp_path
     assert {r.type_key for r in newest[:120]} and {r.type_key for r in newest[120:]}
     for row in newest:
         assert exchange.ctx.protector.decrypt(row.payload_enc, row.licence_id)
+
+
+def test_copied_rows_read_back_field_for_field(exchange: ExchangeEnv, tmp_path: Path) -> None:
+    """What the importer stores (binary COPY on PostgreSQL, ORM rows on SQLite) equals what intake prepared."""
+    from exchange.licences import intake
+
+    path = tmp_path / "fields.jsonl"
+    _write_jsonl(exchange, path, 30, seed=61)
+    report = import_jsonl(exchange.ctx, path, batch_size=8, workers=1)
+    assert report.imported == 30
+    with exchange.ctx.sessions() as s:
+        from exchange.trust.service import current_trust_list
+
+        trust = current_trust_list(exchange.ctx, s)
+        for line in path.read_text().splitlines():
+            prepared = intake.prepare(json.loads(line)["credential"], trust=trust, catalogue=exchange.ctx.catalogue,
+                                      pushing_department=None)
+            row = s.scalars(select(Licence).where(Licence.licence_id == prepared.licence_id)).one()
+            assert (row.type_code, row.type_key, row.department_id, row.holder_code_type, row.content_digest,
+                    row.issued_on, row.valid_from, row.valid_until, row.status) == (
+                prepared.licence_type.code, prepared.licence_type.key, prepared.department_id,
+                prepared.holder_code_type, prepared.digest, prepared.issued_on, prepared.valid_from,
+                prepared.valid_until, "valid")
+            assert row.holder_hash == exchange.ctx.protector.holder_hash(prepared.holder_code)
+            assert exchange.ctx.protector.decrypt(row.payload_enc, row.licence_id).decode() == prepared.credential
+            assert row.created_at.tzinfo is not None
