@@ -60,9 +60,10 @@ def prepare(credential: str, *, trust: TrustList, catalogue: Catalogue, pushing_
     credential = credential.strip()
     if not credential or len(credential) > MAX_CREDENTIAL_CHARS or not credential.isascii():
         raise InvalidInput("credential must be a compact SD-JWT", code="MALFORMED_LICENCE", field="credential")
-    # Intake checks authenticity; the status of a licence not yet registered is not asked (require_status=False)
+    # Intake checks authenticity; the status of a licence not yet registered is not asked (require_status=False).
+    # A licence is registered once (a pull verifies its presentations, other texts), so its parse is not kept.
     result = verify_licence(credential, trust, now=now or datetime.now(UTC), check_schema=False,
-                            catalogue=catalogue, require_status=False)
+                            catalogue=catalogue, require_status=False, memoise=False)
     licence_verified("intake", result.codes)
     codes = set(result.codes)
     if Code.MALFORMED in codes:

@@ -3,8 +3,8 @@ certificate and chain check), and the compiled schema check never accepts what j
 send a valid instance such as an integer written 7.0 to jsonschema: then jsonschema decides).
 
 The cases of ``test_licence.py`` are re-run here with ``verify_licence`` replaced by a wrapper that verifies
-each input cold, then twice warm, and compares the three results field by field before handing the cold one
-to the test's own assertions.
+each input cold, then twice warm, then once more without keeping its parse (``memoise=False``), and compares
+the four results field by field before handing the cold one to the test's own assertions.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ def _cold_then_warm(sd_jwt: str, trust: Any, **kwargs: Any) -> LicenceVerificati
     warm = [_real_verify(sd_jwt, trust, **kwargs) for _ in range(2)]
     for again in warm:
         assert _snapshot(again) == _snapshot(cold)
+    if isinstance(sd_jwt, str):  # memoise=False: the same result, and nothing kept for this credential
+        licence_module.forget(sd_jwt)
+        unkept = _real_verify(sd_jwt, trust, **{**kwargs, "memoise": False})
+        assert _snapshot(unkept) == _snapshot(cold)
+        assert sd_jwt not in licence_module._MEMO
     return cold
 
 

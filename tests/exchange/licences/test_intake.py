@@ -62,6 +62,10 @@ def test_push_is_verified_stored_and_idempotent(exchange: ExchangeEnv) -> None:
     assert exchange.count(Licence) == before + 1
     status = exchange.client.get(f"/api/v1/status/{first.json()['licence_id']}")
     assert status.status_code == 200 and status.json()["status"] == "valid"
+    # a licence is registered once: intake keeps no parse of it (bulk imports would fill the memo for nothing)
+    from verifier import licence as licence_module
+
+    assert credential not in licence_module._MEMO
 
 
 def test_json_body_form_is_accepted(exchange: ExchangeEnv) -> None:
