@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import os
 import platform
 import shutil
@@ -331,6 +332,9 @@ def _setup(data_dir: Path, database_url: str | None, citizens: int) -> tuple[dic
     settings = Settings(data_dir=data_dir, database_url=database_url, demo=True, citizen_session_ttl_s=3600,
                         public_base_url="http://127.0.0.1")
     provision(settings, demo=True, citizens=citizens, seed=2024)
+    # provisioning turns on INFO logging in this process; httpx would then log every request of the load (and of
+    # the floor), costing the client CPU on the machine it shares with the server
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     records = SystemOfRecord.generate(seed=2024, citizens=citizens)
     holdings: dict[str, set[str]] = {}
     for draft in records.licences():
