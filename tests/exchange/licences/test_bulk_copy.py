@@ -7,14 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from psycopg.errors import UniqueViolation
 from sqlalchemy import event, func, select, text
 
 from exchange.licences import bulk
-from exchange.licences.importer import import_jsonl
+from exchange.licences.importer import file_digest, import_jsonl
+from exchange.licences.models import LicenceSigner
 from exchange.models import ImportRun, Licence
 from tests.exchange.licences.test_import import _write_jsonl
 from tests.fixtures.databases import database_url
 from tests.fixtures.exchange import ExchangeEnv, make_env
+
+#: A look-up of the identifiers already registered that sees none of them: the race made certain.
+SEES_NOTHING = text("SELECT licence_id FROM licences WHERE false AND licence_id = ANY(:ids)")
 
 
 @contextmanager
@@ -51,17 +56,21 @@ def test_a_licence_registered_between_look_up_and_copy_is_skipped_not_fatal(
     first.write_text("".join(lines[10:20]))  # ten of them registered first
     assert import_jsonl(pg_exchange.ctx, first, batch_size=100, workers=1).imported == 10
     before = pg_exchange.count(Licence)
-    sees_nothing = text("SELECT licence_id FROM licences WHERE false AND licence_id = ANY(:ids)")
-    monkeypatch.setattr(bulk, "_PRESENT", sees_nothing)
+    monkeypatch.setattr(bulk, "_PRESENT", SEES_NOTHING)
     with _statements(pg_exchange) as seen:
         report = import_jsonl(pg_exchange.ctx, both, batch_size=25, workers=1)
     assert any(bulk._STAGE in sql for sql in seen)  # the fallback ran
+    assert any(sql.startswith("ROLLBACK TO SAVEPOINT") for sql in seen)  # after the failed COPY, only it undone
     assert (report.imported, report.already_present, report.rejected) == (50, 10, 0)
     assert pg_exchange.count(Licence) == before + 50
     with pg_exchange.ctx.sessions() as s:
         run = s.get(ImportRun, report.file_digest)
         assert run is not None and run.lines_done == 60 and run.imported == 50
         assert s.scalar(select(func.count(func.distinct(Licence.licence_id)))) == pg_exchange.count(Licence)
+        # the batch's other work in the same transaction (signed-by rows) was kept: one per licence of the file
+        ids = [r.licence_id for r in s.scalars(select(Licence).order_by(Licence.id.desc()).limit(60))]
+        assert s.scalar(select(func.count()).select_from(LicenceSigner)
+                        .where(LicenceSigner.licence_id.in_(ids))) == 60
 
 
 
@@ -80,3 +89,22 @@ def test_new_licences_go_straight_into_the_table(pg_exchange: ExchangeEnv, tmp_p
     again = import_jsonl(pg_exchange.ctx, copy, batch_size=16, workers=1)
     assert (again.imported, again.already_present) == (0, 40)
     assert pg_exchange.count(Licence) == before + 40
+
+
+def test_another_unique_violation_is_reported_and_nothing_is_committed(
+        pg_exchange: ExchangeEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the identifier's unique constraint means "registered meanwhile"; any other is raised as it is, and the
+    batch's transaction (rows and checkpoint) is rolled back."""
+    first, both = tmp_path / "first.jsonl", tmp_path / "both.jsonl"
+    _write_jsonl(pg_exchange, both, 20, seed=53)
+    first.write_text("".join(both.read_text().splitlines(keepends=True)[:5]))
+    assert import_jsonl(pg_exchange.ctx, first, batch_size=100, workers=1).imported == 5
+    before = pg_exchange.count(Licence)
+    monkeypatch.setattr(bulk, "_PRESENT", SEES_NOTHING)
+    monkeypatch.setattr(bulk, "_UNIQUE_LICENCE_ID", "some_other_constraint")
+    with pytest.raises(UniqueViolation):
+        import_jsonl(pg_exchange.ctx, both, batch_size=100, workers=1)
+    assert pg_exchange.count(Licence) == before
+    with pg_exchange.ctx.sessions() as s:
+        run = s.get(ImportRun, file_digest(both)[0])
+        assert run is not None and run.lines_done == 0 and run.imported == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -70,7 +71,9 @@ def test_copied_rows_read_back_field_for_field(exchange: ExchangeEnv, tmp_path: 
 
     path = tmp_path / "fields.jsonl"
     _write_jsonl(exchange, path, 30, seed=61)
+    started = datetime.now(UTC)
     report = import_jsonl(exchange.ctx, path, batch_size=8, workers=1)
+    finished = datetime.now(UTC)
     assert report.imported == 30
     with exchange.ctx.sessions() as s:
         from exchange.trust.service import current_trust_list
@@ -87,4 +90,4 @@ def test_copied_rows_read_back_field_for_field(exchange: ExchangeEnv, tmp_path: 
                 prepared.valid_until, "valid")
             assert row.holder_hash == exchange.ctx.protector.holder_hash(prepared.holder_code)
             assert exchange.ctx.protector.decrypt(row.payload_enc, row.licence_id).decode() == prepared.credential
-            assert row.created_at.tzinfo is not None
+            assert row.created_at.tzinfo is not None and started <= row.created_at <= finished
