@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from verifier.status_list import ALLOWED_BITS
 
+from ..kit.db import table_of
 from .models import StatusAllocation, StatusListShard
 
 
@@ -98,3 +101,48 @@ def allocation_for(session: Session, kind: str, subject: str) -> tuple[StatusAll
 
 def all_shards(session: Session) -> list[StatusListShard]:
     return list(session.scalars(select(StatusListShard).order_by(StatusListShard.id)))
+
+
+def shard_ids(session: Session, list_ids: Collection[str]) -> dict[str, int]:
+    """list id → the list's row id, for those that exist (without reading their bit strings)."""
+    if not list_ids:
+        return {}
+    rows = session.execute(select(StatusListShard.list_id, StatusListShard.id)
+                           .where(StatusListShard.list_id.in_(sorted(list_ids))))
+    return {str(list_id): int(pk) for list_id, pk in rows}
+
+
+#: Pairs per look-up statement (two bound parameters each; SQLite allows 32,766 per statement).
+_KEYS_PER_QUERY = 1000
+
+
+def allocations_among(session: Session, keys: Iterable[tuple[int, int]], *, lock: bool
+                      ) -> dict[tuple[int, int], tuple[str, str | None, str | None]]:
+    """``(list row id, idx)`` → ``(owner, kind, subject)`` of those allocated; ``lock``: locked for update where
+    the database can (the caller binds them in the same transaction)."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        query = (select(StatusAllocation.list_pk, StatusAllocation.idx, StatusAllocation.owner,
+                        StatusAllocation.kind, StatusAllocation.subject)
+                 .where(tuple_(StatusAllocation.list_pk, StatusAllocation.idx)
+                        .in_(wanted[start:start + _KEYS_PER_QUERY])))
+        if lock:
+            query = query.with_for_update()
+        for list_pk, idx, owner, kind, subject in session.execute(query):
+            found[(int(list_pk), int(idx))] = (str(owner), kind, subject)
+    return found
+
+
+_ALLOCATIONS = table_of(StatusAllocation)
+_BIND = (update(_ALLOCATIONS)
+         .where(_ALLOCATIONS.c.list_pk == bindparam("b_list_pk"), _ALLOCATIONS.c.idx == bindparam("b_idx"),
+                _ALLOCATIONS.c.subject.is_(None))
+         .values(kind=bindparam("b_kind"), subject=bindparam("b_subject")))
+
+
+def bind_allocations(session: Session, rows: list[dict[str, object]]) -> None:
+    """Bind free allocations: each row names ``b_list_pk``, ``b_idx``, ``b_kind`` and ``b_subject`` (one
+    statement, sent for all rows at once)."""
+    if rows:
+        session.connection().execute(_BIND, rows)

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,19 +133,70 @@ def _allocate(ctx: AppContext, session: Session, *, owner: str, count: int = 1, 
     return refs
 
 
+@dataclass(frozen=True)
+class Binding:
+    """A token (``kind`` + ``subject``) that carries the status list entry ``ref``, issued by ``owner``."""
+
+    ref: StatusReference
+    owner: str
+    kind: str
+    subject: str
+
+
+def _not_allocated() -> Forbidden:
+    return Forbidden("the status list entry was not allocated to this department", code="STATUS_REFERENCE_INVALID",
+                     field="status")
+
+
+def _used_by_another() -> Forbidden:
+    return Forbidden("the status list entry is already used by another token", code="STATUS_REFERENCE_INVALID",
+                     field="status")
+
+
+def bind_many(ctx: AppContext, session: Session, bindings: Sequence[Binding]) -> dict[int, Forbidden]:
+    """Bind each allocated index to the token that carries it — only an index allocated to the token's owner,
+    each index to one token (binding it again to the same token is a no-op). Returns the refused ones by
+    position; the others are bound in this transaction. An index named twice in ``bindings`` by different
+    tokens goes to the first. A few statements whatever the number (a bulk import binds thousands per batch):
+    the lists' row ids (not their bit strings), the allocations locked for update, one update for all."""
+    refused: dict[int, Forbidden] = {}
+    first: dict[tuple[str, int], int] = {}  # (list id, idx) -> position of the first binding naming it
+    for pos, binding in enumerate(bindings):
+        list_id = _list_id_of(ctx, binding.ref.uri)
+        if list_id is None:
+            refused[pos] = _not_allocated()
+            continue
+        earlier = first.setdefault((list_id, binding.ref.idx), pos)
+        if earlier != pos and (bindings[earlier].kind, bindings[earlier].subject) != (binding.kind, binding.subject):
+            refused[pos] = _used_by_another()
+    pks = repository.shard_ids(session, {list_id for list_id, _idx in first})
+    current = repository.allocations_among(
+        session, [(pks[list_id], idx) for list_id, idx in first if list_id in pks], lock=True)
+    to_bind: list[dict[str, object]] = []
+    for (list_id, idx), pos in first.items():
+        binding = bindings[pos]
+        pk = pks.get(list_id)
+        row = current.get((pk, idx)) if pk is not None else None
+        if row is None or row[0] != binding.owner:
+            refused[pos] = _not_allocated()
+        elif row[2] is not None and (row[1], row[2]) != (binding.kind, binding.subject):
+            refused[pos] = _used_by_another()
+        elif row[2] is None:
+            to_bind.append({"b_list_pk": pk, "b_idx": idx, "b_kind": binding.kind, "b_subject": binding.subject})
+    # a later duplicate of a refused first binding is refused the same way
+    for pos, binding in enumerate(bindings):
+        list_id = _list_id_of(ctx, binding.ref.uri)
+        if pos not in refused and list_id is not None and first[(list_id, binding.ref.idx)] in refused:
+            refused[pos] = refused[first[(list_id, binding.ref.idx)]]
+    repository.bind_allocations(session, to_bind)
+    return refused
+
+
 def bind(ctx: AppContext, session: Session, ref: StatusReference, *, owner: str, kind: str, subject: str) -> None:
     """Bind an allocated index to the token that carries it (idempotent for the same subject)."""
-    list_id = _list_id_of(ctx, ref.uri)
-    shard = repository.shard_by_list_id(session, list_id) if list_id else None
-    row = repository.allocation(session, shard, ref.idx) if shard is not None else None
-    if row is None or row.owner != owner:
-        raise Forbidden("the status list entry was not allocated to this department",
-                        code="STATUS_REFERENCE_INVALID", field="status")
-    if row.subject is not None and (row.kind, row.subject) != (kind, subject):
-        raise Forbidden("the status list entry is already used by another token",
-                        code="STATUS_REFERENCE_INVALID", field="status")
-    row.kind, row.subject = kind, subject
-    session.flush()
+    refused = bind_many(ctx, session, [Binding(ref, owner, kind, subject)])
+    if refused:
+        raise refused[0]
 
 
 def allocate_bound(ctx: AppContext, session: Session, *, owner: str, kind: str, subject: str) -> StatusReference:
