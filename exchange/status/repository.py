@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select, text, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from verifier.status_list import ALLOWED_BITS
@@ -112,23 +112,43 @@ def shard_ids(session: Session, list_ids: Collection[str]) -> dict[str, int]:
     return {str(list_id): int(pk) for list_id, pk in rows}
 
 
-#: Pairs per look-up statement (two bound parameters each; SQLite allows 32,766 per statement).
+#: Pairs per look-up statement on SQLite (two bound parameters each; it allows 32,766 per statement).
 _KEYS_PER_QUERY = 1000
+#: PostgreSQL: a batch's allocations by ``(list row id, idx)``, as two arrays (one plan, index look-ups, whatever
+#: the batch's size).
+_AMONG_PG = text(
+    "SELECT a.list_pk, a.idx, a.owner, a.kind, a.subject FROM status_allocations AS a "
+    "JOIN unnest(CAST(:pks AS integer[]), CAST(:idxs AS integer[])) AS v(list_pk, idx) "
+    "ON a.list_pk = v.list_pk AND a.idx = v.idx FOR UPDATE OF a")
+#: PostgreSQL: bind the free allocations of their owners, all in one statement; returns what it bound.
+_BIND_FREE_PG = text(
+    "UPDATE status_allocations AS a SET kind = v.kind, subject = v.subject "
+    "FROM unnest(CAST(:pks AS integer[]), CAST(:idxs AS integer[]), CAST(:owners AS varchar[]), "
+    "CAST(:kinds AS varchar[]), CAST(:subjects AS varchar[])) AS v(list_pk, idx, owner, kind, subject) "
+    "WHERE a.list_pk = v.list_pk AND a.idx = v.idx AND a.owner = v.owner AND a.subject IS NULL "
+    "RETURNING a.list_pk, a.idx")
 
 
-def allocations_among(session: Session, keys: Iterable[tuple[int, int]], *, lock: bool
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def allocations_among(session: Session, keys: Iterable[tuple[int, int]]
                       ) -> dict[tuple[int, int], tuple[str, str | None, str | None]]:
-    """``(list row id, idx)`` → ``(owner, kind, subject)`` of those allocated; ``lock``: locked for update where
-    the database can (the caller binds them in the same transaction)."""
+    """``(list row id, idx)`` → ``(owner, kind, subject)`` of those allocated, locked for update where the
+    database can (the caller binds them in the same transaction)."""
     wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    if _on_postgresql(session):
+        rows = session.execute(_AMONG_PG, {"pks": [k[0] for k in wanted], "idxs": [k[1] for k in wanted]})
+        return {(int(pk), int(idx)): (str(owner), kind, subject) for pk, idx, owner, kind, subject in rows}
     found: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
     for start in range(0, len(wanted), _KEYS_PER_QUERY):
         query = (select(StatusAllocation.list_pk, StatusAllocation.idx, StatusAllocation.owner,
                         StatusAllocation.kind, StatusAllocation.subject)
                  .where(tuple_(StatusAllocation.list_pk, StatusAllocation.idx)
-                        .in_(wanted[start:start + _KEYS_PER_QUERY])))
-        if lock:
-            query = query.with_for_update()
+                        .in_(wanted[start:start + _KEYS_PER_QUERY]))).with_for_update()
         for list_pk, idx, owner, kind, subject in session.execute(query):
             found[(int(list_pk), int(idx))] = (str(owner), kind, subject)
     return found
@@ -137,12 +157,24 @@ def allocations_among(session: Session, keys: Iterable[tuple[int, int]], *, lock
 _ALLOCATIONS = table_of(StatusAllocation)
 _BIND = (update(_ALLOCATIONS)
          .where(_ALLOCATIONS.c.list_pk == bindparam("b_list_pk"), _ALLOCATIONS.c.idx == bindparam("b_idx"),
-                _ALLOCATIONS.c.subject.is_(None))
+                _ALLOCATIONS.c.owner == bindparam("b_owner"), _ALLOCATIONS.c.subject.is_(None))
          .values(kind=bindparam("b_kind"), subject=bindparam("b_subject")))
 
 
-def bind_allocations(session: Session, rows: list[dict[str, object]]) -> None:
-    """Bind free allocations: each row names ``b_list_pk``, ``b_idx``, ``b_kind`` and ``b_subject`` (one
-    statement, sent for all rows at once)."""
-    if rows:
-        session.connection().execute(_BIND, rows)
+def bind_free(session: Session, rows: list[tuple[int, int, str, str, str]]) -> set[tuple[int, int]]:
+    """Bind each ``(list row id, idx, owner, kind, subject)`` whose allocation belongs to ``owner`` and is free;
+    returns the ``(list row id, idx)`` it bound. PostgreSQL: one statement for all; SQLite (a single writer):
+    one look-up, then one update sent for the free ones."""
+    if not rows:
+        return set()
+    if _on_postgresql(session):
+        result = session.execute(_BIND_FREE_PG, {
+            "pks": [r[0] for r in rows], "idxs": [r[1] for r in rows], "owners": [r[2] for r in rows],
+            "kinds": [r[3] for r in rows], "subjects": [r[4] for r in rows]})
+        return {(int(pk), int(idx)) for pk, idx in result}
+    current = allocations_among(session, [(r[0], r[1]) for r in rows])
+    free = [r for r in rows if (row := current.get((r[0], r[1]))) is not None and row[0] == r[2] and row[2] is None]
+    if free:
+        session.connection().execute(_BIND, [{"b_list_pk": pk, "b_idx": idx, "b_owner": owner, "b_kind": kind,
+                                              "b_subject": subject} for pk, idx, owner, kind, subject in free])
+    return {(r[0], r[1]) for r in free}

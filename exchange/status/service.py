@@ -158,7 +158,8 @@ def bind_many(ctx: AppContext, session: Session, bindings: Sequence[Binding]) ->
     each index to one token (binding it again to the same token is a no-op). Returns the refused ones by
     position; the others are bound in this transaction. An index named twice in ``bindings`` by different
     tokens goes to the first. A few statements whatever the number (a bulk import binds thousands per batch):
-    the lists' row ids (not their bit strings), the allocations locked for update, one update for all."""
+    the lists' row ids (not their bit strings), one update binding every free entry of its owner, and one
+    locked look-up of the rest (none in the common case) to tell a repeat from a refusal."""
     refused: dict[int, Forbidden] = {}
     first: dict[tuple[str, int], int] = {}  # (list id, idx) -> position of the first binding naming it
     for pos, binding in enumerate(bindings):
@@ -170,25 +171,32 @@ def bind_many(ctx: AppContext, session: Session, bindings: Sequence[Binding]) ->
         if earlier != pos and (bindings[earlier].kind, bindings[earlier].subject) != (binding.kind, binding.subject):
             refused[pos] = _used_by_another()
     pks = repository.shard_ids(session, {list_id for list_id, _idx in first})
-    current = repository.allocations_among(
-        session, [(pks[list_id], idx) for list_id, idx in first if list_id in pks], lock=True)
-    to_bind: list[dict[str, object]] = []
+    candidates: list[tuple[int, int, str, str, str]] = []
+    positions: dict[tuple[int, int], int] = {}
     for (list_id, idx), pos in first.items():
-        binding = bindings[pos]
         pk = pks.get(list_id)
-        row = current.get((pk, idx)) if pk is not None else None
+        if pk is None:
+            refused[pos] = _not_allocated()
+            continue
+        binding = bindings[pos]
+        candidates.append((pk, idx, binding.owner, binding.kind, binding.subject))
+        positions[(pk, idx)] = pos
+    bound = repository.bind_free(session, candidates)
+    rest = [key for key in positions if key not in bound]  # not free, not the owner's, or not allocated at all
+    current = repository.allocations_among(session, rest)
+    for key in rest:
+        pos, row = positions[key], current.get(key)
+        binding = bindings[pos]
         if row is None or row[0] != binding.owner:
             refused[pos] = _not_allocated()
-        elif row[2] is not None and (row[1], row[2]) != (binding.kind, binding.subject):
+        elif (row[1], row[2]) != (binding.kind, binding.subject):
             refused[pos] = _used_by_another()
-        elif row[2] is None:
-            to_bind.append({"b_list_pk": pk, "b_idx": idx, "b_kind": binding.kind, "b_subject": binding.subject})
+        # else: already bound to this very token (a re-import, a repeated push): nothing to do
     # a later duplicate of a refused first binding is refused the same way
     for pos, binding in enumerate(bindings):
         list_id = _list_id_of(ctx, binding.ref.uri)
         if pos not in refused and list_id is not None and first[(list_id, binding.ref.idx)] in refused:
             refused[pos] = refused[first[(list_id, binding.ref.idx)]]
-    repository.bind_allocations(session, to_bind)
     return refused
 
 
