@@ -8,6 +8,9 @@ Run: ``.venv/bin/python -m bench.bench_import [--licences N] [--postgres] [--wor
   ``COPY`` on PostgreSQL and committed together with the checkpoint (resumable, idempotent).
 - ``import_batched_steady_per_s``: the same run from its first committed batch to its last (worker start-up
   excluded: about 1.5 CPU-seconds, paid once per import); ``first_batch_committed_s`` says when that was.
+- ``import_with_status_entries_per_s`` (and ``..._steady_per_s``): the same path for a second file of
+  ``--licences / 2`` licences that each carry a status list entry allocated to their department (as the
+  departments' pushes do): each entry is checked and bound in the batch's transaction.
 - ``import_one_process_per_s``: the same code path with one process (no pool), on a second file.
 - ``import_naive_per_s``: the straightforward importer a competent engineer writes first: the trust list
   loaded once, then for each line verify (the same checks), insert, commit — one transaction per licence.
@@ -39,6 +42,7 @@ from exchange.context import AppContext
 from exchange.licences import service
 from exchange.licences.importer import import_jsonl
 from exchange.provision import demo_department_dir, provision
+from exchange.status import service as status_lists
 from exchange.trust.service import current_trust_list
 from issuers.demo import bulk_drafts
 from issuers.department import DepartmentSigner
@@ -51,15 +55,28 @@ def _env(tmp: Path, url: str | None) -> AppContext:
     return AppContext.build(settings)
 
 
-def _sign_all(ctx: AppContext, n: int, seed: int) -> list[str]:
+def _sign_all(ctx: AppContext, n: int, seed: int, *, with_status: bool = False) -> list[str]:
+    """``n`` bulk drafts signed by their departments; ``with_status``: each carries a status list entry
+    allocated to its department (as the departments' own pushes do)."""
+    drafts = list(bulk_drafts(n, seed=seed))
+    refs: dict[str, list[tuple[int, str]]] = {}
+    if with_status:
+        wanted: dict[str, int] = {}
+        for draft in drafts:
+            wanted[draft.department_id] = wanted.get(draft.department_id, 0) + 1
+        with ctx.sessions() as session, session.begin():
+            for department, count in wanted.items():
+                refs[department] = [(r.idx, r.uri) for r in status_lists.allocate(ctx, session, owner=department,
+                                                                                   count=count)]
     signers: dict[str, DepartmentSigner] = {}
     out = []
-    for draft in bulk_drafts(n, seed=seed):
+    for draft in drafts:
         if draft.department_id not in signers:
             dept = ctx.catalogue.departments[draft.department_id]
             signers[dept.id] = DepartmentSigner.load(demo_department_dir(ctx.settings.data_dir, dept.id), dept,
                                                      ctx.settings.key_passphrase_bytes())
-        out.append(signers[draft.department_id].sign(draft))
+        entry = refs[draft.department_id].pop() if with_status else None
+        out.append(signers[draft.department_id].sign(draft, status_list=entry))
     return out
 
 
@@ -136,6 +153,17 @@ def run(n: int, postgres: bool, workers: int, batch_size: int) -> dict[str, obje
                 cpu1 = _cpu_seconds()
                 steady = _steady_rate(commits[1:-1])  # without the start and finish reports
                 assert report.imported == n, report
+                status_n = max(500, n // 2)
+                status_path = tmp / "with-status.jsonl"
+                status_path.write_text("".join(json.dumps({"credential": c}) + "\n"
+                                               for c in _sign_all(ctx, status_n, seed=10, with_status=True)))
+                status_commits: list[tuple[float, int]] = []
+                t0 = time.perf_counter()
+                with_status = import_jsonl(ctx, status_path, batch_size=batch_size, workers=workers,
+                                           progress=lambda d, _t: status_commits.append((time.perf_counter(), d)))
+                status_rate = status_n / (time.perf_counter() - t0)
+                status_steady = _steady_rate(status_commits[1:-1])
+                assert with_status.imported == status_n, with_status
                 single_n = max(500, n // 5)
                 single_path = tmp / "single.jsonl"
                 single_path.write_text("".join(json.dumps({"credential": c}) + "\n"
@@ -152,6 +180,10 @@ def run(n: int, postgres: bool, workers: int, batch_size: int) -> dict[str, obje
                     "import_batched_steady_per_s": None if steady is None else round(steady, 1),
                     "first_batch_committed_s": round(commits[1][0] - started, 2) if len(commits) > 2 else None,
                     "cpu_us_per_licence": {k: round((cpu1[k] - cpu0[k]) * 1e6 / n, 1) for k in cpu0},
+                    "import_with_status_entries_per_s": round(status_rate, 1),
+                    "import_with_status_entries_steady_per_s": (None if status_steady is None
+                                                                else round(status_steady, 1)),
+                    "with_status_entries_sample": status_n,
                     "import_one_process_per_s": round(one_process, 1),
                     "one_process_sample": single_n,
                     "import_naive_per_s": round(_naive(ctx, naive_set), 1),
