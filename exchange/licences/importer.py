@@ -143,24 +143,25 @@ def _run(session: Session, digest: str) -> ImportRun:
 
 
 def _bind_status_entries(ctx: AppContext, session: Session, prepared: pool.PreparedBatch) -> list[tuple[Any, ...]]:
-    """Bind each licence's status list entry (only one allocated to its department and unused), all of the
-    batch's at once; a licence whose entry is refused is rejected, not stored. Returns the rows to store."""
+    """Bind the status list entries of the batch's licences not yet registered (only an entry allocated to the
+    licence's department and unused), all at once; a licence whose entry is refused is rejected, not stored.
+    A registered licence keeps the entry it was registered with. Returns the rows to store."""
     from ..status import service as status_lists
+    from . import repository
 
+    registered = repository.existing_ids(session, [row[0] for row in prepared.rows])
     bindings: list[status_lists.Binding] = []
-    bound_rows: list[int] = []
-    for position, row in enumerate(prepared.rows):
+    for row in prepared.rows:
         ref, _fp, department = prepared.meta.get(row[0], (None, "", ""))
-        if ref is not None:
+        if ref is not None and row[0] not in registered:
             bindings.append(status_lists.Binding(ref, department, "licence", row[0]))
-            bound_rows.append(position)
     refused = status_lists.bind_many(ctx, session, bindings) if bindings else {}
     dropped = set()
     for position, exc in sorted(refused.items()):
         licence_id = bindings[position].subject
         prepared.rejects.append({"line": None, "licence_id": licence_id, "error": exc.code, "field": exc.field})
-        dropped.add(bound_rows[position])
-    return [row for position, row in enumerate(prepared.rows) if position not in dropped]
+        dropped.add(licence_id)
+    return [row for row in prepared.rows if row[0] not in dropped]
 
 
 def _record_signers(session: Session, prepared: pool.PreparedBatch, rows: list[tuple[Any, ...]]) -> None:

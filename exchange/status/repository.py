@@ -162,9 +162,10 @@ _BIND = (update(_ALLOCATIONS)
 
 
 def bind_free(session: Session, rows: list[tuple[int, int, str, str, str]]) -> set[tuple[int, int]]:
-    """Bind each ``(list row id, idx, owner, kind, subject)`` whose allocation belongs to ``owner`` and is free;
-    returns the ``(list row id, idx)`` it bound. PostgreSQL: one statement for all; SQLite (a single writer):
-    one look-up, then one update sent for the free ones."""
+    """Bind each ``(list row id, idx, owner, kind, subject)`` whose allocation belongs to ``owner`` and is free.
+    PostgreSQL: one statement for all, and returns the ``(list row id, idx)`` it bound. SQLite (executemany
+    cannot say which rows it changed): the same guarded update sent for all rows, and returns nothing — the
+    caller reads the entries back (in the same write transaction) to learn who holds each."""
     if not rows:
         return set()
     if _on_postgresql(session):
@@ -172,9 +173,6 @@ def bind_free(session: Session, rows: list[tuple[int, int, str, str, str]]) -> s
             "pks": [r[0] for r in rows], "idxs": [r[1] for r in rows], "owners": [r[2] for r in rows],
             "kinds": [r[3] for r in rows], "subjects": [r[4] for r in rows]})
         return {(int(pk), int(idx)) for pk, idx in result}
-    current = allocations_among(session, [(r[0], r[1]) for r in rows])
-    free = [r for r in rows if (row := current.get((r[0], r[1]))) is not None and row[0] == r[2] and row[2] is None]
-    if free:
-        session.connection().execute(_BIND, [{"b_list_pk": pk, "b_idx": idx, "b_owner": owner, "b_kind": kind,
-                                              "b_subject": subject} for pk, idx, owner, kind, subject in free])
-    return {(r[0], r[1]) for r in free}
+    session.connection().execute(_BIND, [{"b_list_pk": pk, "b_idx": idx, "b_owner": owner, "b_kind": kind,
+                                          "b_subject": subject} for pk, idx, owner, kind, subject in rows])
+    return set()

@@ -156,47 +156,64 @@ def _used_by_another() -> Forbidden:
 def bind_many(ctx: AppContext, session: Session, bindings: Sequence[Binding]) -> dict[int, Forbidden]:
     """Bind each allocated index to the token that carries it — only an index allocated to the token's owner,
     each index to one token (binding it again to the same token is a no-op). Returns the refused ones by
-    position; the others are bound in this transaction. An index named twice in ``bindings`` by different
-    tokens goes to the first. A few statements whatever the number (a bulk import binds thousands per batch):
-    the lists' row ids (not their bit strings), one update binding every free entry of its owner, and one
-    locked look-up of the rest (none in the common case) to tell a repeat from a refusal."""
+    position; the others are bound in this transaction. The tokens must be distinct (one binding per token).
+
+    An index named by several bindings goes to the first of them that may have it (its owner's), as if they were
+    bound one after another. A few statements whatever the number (a bulk import binds thousands per batch):
+    the lists' row ids (not their bit strings), one update binding every free entry of its owner (in index
+    order), and one locked look-up of those it did not bind, to tell a repeat from a refusal; a second round
+    only when a first binding was refused and a later one names the same index."""
     refused: dict[int, Forbidden] = {}
-    first: dict[tuple[str, int], int] = {}  # (list id, idx) -> position of the first binding naming it
+    named: dict[tuple[str, int], list[int]] = {}  # (list id, idx) -> positions naming it, in order
     for pos, binding in enumerate(bindings):
         list_id = _list_id_of(ctx, binding.ref.uri)
-        if list_id is None:
+        if list_id is None or not 0 <= binding.ref.idx < MAX_INDEX:
             refused[pos] = _not_allocated()
             continue
-        earlier = first.setdefault((list_id, binding.ref.idx), pos)
-        if earlier != pos and (bindings[earlier].kind, bindings[earlier].subject) != (binding.kind, binding.subject):
-            refused[pos] = _used_by_another()
-    pks = repository.shard_ids(session, {list_id for list_id, _idx in first})
-    candidates: list[tuple[int, int, str, str, str]] = []
-    positions: dict[tuple[int, int], int] = {}
-    for (list_id, idx), pos in first.items():
-        pk = pks.get(list_id)
-        if pk is None:
-            refused[pos] = _not_allocated()
-            continue
-        binding = bindings[pos]
-        candidates.append((pk, idx, binding.owner, binding.kind, binding.subject))
-        positions[(pk, idx)] = pos
-    bound = repository.bind_free(session, candidates)
-    rest = [key for key in positions if key not in bound]  # not free, not the owner's, or not allocated at all
-    current = repository.allocations_among(session, rest)
-    for key in rest:
-        pos, row = positions[key], current.get(key)
-        binding = bindings[pos]
-        if row is None or row[0] != binding.owner:
-            refused[pos] = _not_allocated()
-        elif (row[1], row[2]) != (binding.kind, binding.subject):
-            refused[pos] = _used_by_another()
-        # else: already bound to this very token (a re-import, a repeated push): nothing to do
-    # a later duplicate of a refused first binding is refused the same way
-    for pos, binding in enumerate(bindings):
-        list_id = _list_id_of(ctx, binding.ref.uri)
-        if pos not in refused and list_id is not None and first[(list_id, binding.ref.idx)] in refused:
-            refused[pos] = refused[first[(list_id, binding.ref.idx)]]
+        named.setdefault((list_id, binding.ref.idx), []).append(pos)
+    pks = repository.shard_ids(session, {list_id for list_id, _idx in named})
+    pending: dict[tuple[int, int], list[int]] = {}
+    for (list_id, idx), positions in named.items():
+        if list_id in pks:
+            pending[(pks[list_id], idx)] = positions
+        else:
+            refused.update((pos, _not_allocated()) for pos in positions)
+    while pending:
+        keys = sorted(pending)
+        bound = repository.bind_free(session, [
+            (*key, bindings[pending[key][0]].owner, bindings[pending[key][0]].kind, bindings[pending[key][0]].subject)
+            for key in keys])
+        current = repository.allocations_among(session, [key for key in keys if key not in bound])
+        again: dict[tuple[int, int], list[int]] = {}
+        for key in keys:
+            positions = pending[key]
+            if key in bound:
+                first = bindings[positions[0]]
+                entry: tuple[str, str | None, str | None] | None = (first.owner, first.kind, first.subject)
+            else:
+                entry = current.get(key)
+            if entry is None:  # not allocated to anyone
+                refused.update((pos, _not_allocated()) for pos in positions)
+                continue
+            owner, kind, subject = entry
+            if subject is None:  # still free: the first binding is not its owner's; the owner's next one may have it
+                refused[positions[0]] = _not_allocated()
+                positions = positions[1:]
+                for pos in positions:
+                    if bindings[pos].owner != owner:
+                        refused[pos] = _not_allocated()
+                later = [pos for pos in positions if bindings[pos].owner == owner]
+                if later:
+                    again[key] = later
+                continue
+            for pos in positions:
+                binding = bindings[pos]
+                if binding.owner != owner:
+                    refused[pos] = _not_allocated()
+                elif (binding.kind, binding.subject) != (kind, subject):
+                    refused[pos] = _used_by_another()
+                # else: bound to this very token, now or before (a re-import, a repeated push)
+        pending = again
     return refused
 
 
