@@ -13,7 +13,7 @@ import json
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from ..context import AppContext
 from ..kit.db import utcnow
 from ..models import ImportRun
 from ..trust.service import current_trust_list
-from . import bulk, pool
+from . import bulk, pool, repository
 
 MAX_LINE_BYTES = pool.MAX_LINE_BYTES
 #: Files with fewer lines left than this are verified in process (starting the worker processes costs more).
@@ -142,14 +142,13 @@ def _run(session: Session, digest: str) -> ImportRun:
     return run
 
 
-def _bind_status_entries(ctx: AppContext, session: Session, prepared: pool.PreparedBatch) -> list[tuple[Any, ...]]:
-    """Bind the status list entries of the batch's licences not yet registered (only an entry allocated to the
-    licence's department and unused), all at once; a licence whose entry is refused is rejected, not stored.
+def _bind_status_entries(ctx: AppContext, session: Session, prepared: pool.PreparedBatch,
+                         registered: Collection[str]) -> list[tuple[Any, ...]]:
+    """Bind the status list entries of the batch's licences not yet ``registered`` (only an entry allocated to
+    the licence's department and unused), all at once; a licence whose entry is refused is rejected, not stored.
     A registered licence keeps the entry it was registered with. Returns the rows to store."""
     from ..status import service as status_lists
-    from . import repository
 
-    registered = repository.existing_ids(session, [row[0] for row in prepared.rows])
     bindings: list[status_lists.Binding] = []
     for row in prepared.rows:
         ref, _fp, department = prepared.meta.get(row[0], (None, "", ""))
@@ -179,8 +178,9 @@ def _commit(ctx: AppContext, digest: str, prepared: pool.PreparedBatch, report: 
     """The batch's new rows and the checkpoint, in one transaction."""
     now = utcnow()
     with ctx.sessions() as session, session.begin():
-        rows = _bind_status_entries(ctx, session, prepared)
-        inserted = bulk.store_batch(session, rows, now)
+        registered = set(repository.existing_ids(session, [row[0] for row in prepared.rows]))
+        rows = _bind_status_entries(ctx, session, prepared, registered)
+        inserted = bulk.store_batch(session, rows, now, registered=registered)
         _record_signers(session, prepared, rows)
         run = _run(session, digest)
         run.lines_done = prepared.last_line

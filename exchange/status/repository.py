@@ -85,11 +85,6 @@ def used_among(session: Session, shard: StatusListShard, candidates: set[int]) -
         StatusAllocation.list_pk == shard.id, StatusAllocation.idx.in_(sorted(candidates)))))
 
 
-def allocation(session: Session, shard: StatusListShard, idx: int) -> StatusAllocation | None:
-    return session.scalars(select(StatusAllocation).where(
-        StatusAllocation.list_pk == shard.id, StatusAllocation.idx == idx).with_for_update()).first()
-
-
 def allocation_for(session: Session, kind: str, subject: str) -> tuple[StatusAllocation, StatusListShard] | None:
     row = session.execute(
         select(StatusAllocation, StatusListShard)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from psycopg.errors import UniqueViolation
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
-from exchange.licences import bulk
+from exchange.licences import bulk, importer
 from exchange.licences.importer import file_digest, import_jsonl
 from exchange.licences.models import LicenceSigner
 from exchange.models import ImportRun, Licence
@@ -18,8 +18,10 @@ from tests.exchange.licences.test_import import _write_jsonl
 from tests.fixtures.databases import database_url
 from tests.fixtures.exchange import ExchangeEnv, make_env
 
-#: A look-up of the identifiers already registered that sees none of them: the race made certain.
-SEES_NOTHING = text("SELECT licence_id FROM licences WHERE false AND licence_id = ANY(:ids)")
+
+def _sees_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The importer's look-up of the identifiers already registered sees none of them: the race made certain."""
+    monkeypatch.setattr(importer.repository, "existing_ids", lambda _session, _ids: {})
 
 
 @contextmanager
@@ -56,7 +58,7 @@ def test_a_licence_registered_between_look_up_and_copy_is_skipped_not_fatal(
     first.write_text("".join(lines[10:20]))  # ten of them registered first
     assert import_jsonl(pg_exchange.ctx, first, batch_size=100, workers=1).imported == 10
     before = pg_exchange.count(Licence)
-    monkeypatch.setattr(bulk, "_PRESENT", SEES_NOTHING)
+    _sees_nothing(monkeypatch)
     with _statements(pg_exchange) as seen:
         report = import_jsonl(pg_exchange.ctx, both, batch_size=25, workers=1)
     assert any(bulk._STAGE in sql for sql in seen)  # the fallback ran
@@ -83,7 +85,7 @@ def test_new_licences_go_straight_into_the_table(pg_exchange: ExchangeEnv, tmp_p
         report = import_jsonl(pg_exchange.ctx, path, batch_size=16, workers=1)
     assert report.imported == 40 and pg_exchange.count(Licence) == before + 40
     assert not any(bulk._STAGE in sql for sql in seen)
-    assert sum("licence_id = ANY" in sql for sql in seen) == 3  # one look-up per batch
+    assert sum("licences.content_digest" in sql for sql in seen) == 3  # one look-up per batch
     copy = tmp_path / "copy.jsonl"
     copy.write_text("\n" + path.read_text())  # another file (another digest), the same licences
     again = import_jsonl(pg_exchange.ctx, copy, batch_size=16, workers=1)
@@ -100,7 +102,7 @@ def test_another_unique_violation_is_reported_and_nothing_is_committed(
     first.write_text("".join(both.read_text().splitlines(keepends=True)[:5]))
     assert import_jsonl(pg_exchange.ctx, first, batch_size=100, workers=1).imported == 5
     before = pg_exchange.count(Licence)
-    monkeypatch.setattr(bulk, "_PRESENT", SEES_NOTHING)
+    _sees_nothing(monkeypatch)
     monkeypatch.setattr(bulk, "_UNIQUE_LICENCE_ID", "some_other_constraint")
     with pytest.raises(UniqueViolation):
         import_jsonl(pg_exchange.ctx, both, batch_size=100, workers=1)
